@@ -449,8 +449,8 @@ def read_text(path):
 
 
 def scenario_names(variant_dir):
-    names = sorted(n[:-len(".exit")] for n in os.listdir(os.path.join(variant_dir, "out"))
-                   if n.endswith(".exit"))
+    names = sorted(n[:-len(".stdout")] for n in os.listdir(os.path.join(variant_dir, "out"))
+                   if n.endswith(".stdout") and n != "list.stdout")
     if not names:
         raise CorpusError(f"{variant_dir}/out has no scenario outputs; run generate.sh")
     return names
@@ -470,7 +470,8 @@ def build_manifest(variant_dir):
     dbg_path = os.path.join(variant_dir, info["debug_file"])
     exe, dbg = Elf(exe_path), Elf(dbg_path)
     index = SymbolIndex(dbg.code_symbols())
-    covers = parse_list(read_text(os.path.join(variant_dir, "out", "list.stdout")))
+    list_path = os.path.join(variant_dir, "out", "list.stdout")
+    covers = parse_list(read_text(list_path)) if os.path.exists(list_path) else {}
     jit_reference = info.get("jit_reference_variant")
     reference = None
     if jit_reference:
@@ -481,8 +482,6 @@ def build_manifest(variant_dir):
     build_ids = set()
     runtime = None
     for name in scenario_names(variant_dir):
-        if name == "list":
-            continue
         origin = os.path.join(variant_dir, "out", f"{name}.stdout")
         report = parse_report(read_text(origin), origin)
         build_ids.add(report["head"].get("build-id"))
@@ -491,10 +490,15 @@ def build_manifest(variant_dir):
         jit_path = os.path.join(variant_dir, "jit", f"{name}.stdout")
         if os.path.exists(jit_path):
             jit = parse_report(read_text(jit_path), jit_path)
-        exit_code = int(read_text(os.path.join(variant_dir, "out", f"{name}.exit")))
+        # A program run records its exit code; an HTTP capture records its request.
+        exit_path = os.path.join(variant_dir, "out", f"{name}.exit")
+        request_path = os.path.join(variant_dir, "out", f"{name}.request")
+        exit_code = int(read_text(exit_path)) if os.path.exists(exit_path) else None
+        request = read_text(request_path).rstrip("\n") if os.path.exists(request_path) else None
         stderr = os.path.join("out", f"{name}.stderr")
         case = dict(scenario=name, covers=covers.get(name, ""),
-                    command=[f"./{info['executable']}", name], exit_code=exit_code,
+                    command=None if request else [f"./{info['executable']}", name],
+                    request=request, exit_code=exit_code,
                     stdout=os.path.join("out", f"{name}.stdout"),
                     stderr=stderr if os.path.exists(os.path.join(variant_dir, stderr)) else None,
                     request_id=request_id(info["variant"], name),
@@ -800,7 +804,7 @@ def cmd_write_build_info(args):
                 runtime_identifier=args.runtime_identifier, sdk_version=args.sdk_version,
                 ilcompiler_version=args.ilcompiler_version,
                 msbuild_properties=dict(p.split("=", 1) for p in args.properties),
-                executable="app", debug_file="app.dbg")
+                executable=args.executable, debug_file=args.executable + ".dbg")
     if args.jit_reference_variant:
         info["jit_reference_variant"] = args.jit_reference_variant
     with open(os.path.join(args.dir, "build-info.json"), "w", encoding="utf-8") as f:
@@ -842,6 +846,7 @@ def main(argv=None):
     for opt in ("variant", "target-framework", "runtime-identifier", "sdk-version", "ilcompiler-version"):
         p.add_argument("--" + opt, required=True)
     p.add_argument("--jit-reference-variant")
+    p.add_argument("--executable", default="app", help="file name of the executable (its .dbg is NAME.dbg)")
     p.add_argument("--properties", nargs="*", default=[])
     p.set_defaults(func=cmd_write_build_info)
     p = sub.add_parser("assets-version")
