@@ -1,33 +1,37 @@
 #!/usr/bin/env bash
 # Rebuilds the Native AOT fixture corpus under testdata/nativeaot/ from src/.
 #
-# Needs: the .NET SDK 10 (it builds net8.0, net9.0 and net10.0; NuGet must serve the
-# ILCompiler and runtime packs), and the Debian packages
+# Needs the .NET SDK 10 (it builds net8.0, net9.0 and net10.0; NuGet must serve the
+# ILCompiler and runtime packs) and these Debian packages:
 #   apt-get install clang zlib1g-dev llvm binutils python3
-# (clang links the native executable, zlib1g-dev for the runtime, llvm for
-# llvm-symbolizer/llvm-objdump that build the manifest).
+#     clang links the executable, zlib1g-dev serves the x64 runtime, llvm gives
+#     llvm-symbolizer, llvm-objdump and llvm-dwarfdump for the manifests;
+#   apt-get install binutils-aarch64-linux-gnu libc6-dev-arm64-cross \
+#       libgcc-12-dev-arm64-cross qemu-user-static
+#     only for the linux-arm64 variant: cross linker, arm64 C runtime, emulator.
 #
-# Usage: generate.sh [VARIANT...]     (default: every variant)
+# Usage: generate.sh [VARIANT...]     (default: every variant, in dependency order)
 #
-# The sources are copied to $BUILD_ROOT (default /src/aotsample) and built there, so
-# the DWARF and PDB file names are the same on every machine that regenerates the
-# corpus. The directory is wiped first.
+# The sources are copied to $BUILD_ROOT (default /src/aotsample, wiped first) and
+# built there, so DWARF and PDB file names are the same on every machine that
+# regenerates the corpus.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD_ROOT=${BUILD_ROOT:-/src/aotsample}
+ARM64_SYSROOT=/usr/aarch64-linux-gnu
 ALL_VARIANTS=(net8.0-linux-x64 net9.0-linux-x64 net10.0-linux-x64
-  net10.0-linux-x64-nostacktrace net10.0-linux-x64-dwarf5-pathmap)
+  net10.0-linux-x64-nostacktrace net10.0-linux-x64-dwarf5-pathmap net10.0-linux-arm64)
 
 die() { echo "generate.sh: $*" >&2; exit 1; }
-for tool in dotnet clang llvm-symbolizer llvm-objdump readelf python3; do
+for tool in dotnet clang llvm-symbolizer llvm-objdump llvm-dwarfdump python3; do
   command -v "$tool" >/dev/null || die "$tool is not installed (see the header of this script)"
 done
 
-# Prints the MSBuild properties of one variant, one -p: argument per line.
+# The MSBuild properties of one variant, one -p: argument per line.
 variant_props() {
   case "$1" in
-    net8.0-linux-x64|net9.0-linux-x64|net10.0-linux-x64) ;;
+    net8.0-linux-x64|net9.0-linux-x64|net10.0-linux-x64|net10.0-linux-arm64) ;;
     net10.0-linux-x64-nostacktrace) echo "-p:StackTraceSupport=false" ;;
     net10.0-linux-x64-dwarf5-pathmap)
       echo "-p:IlcDwarfVersion=5"
@@ -40,11 +44,19 @@ variant_props() {
 # Properties that change only the native code generator do not apply to the JIT run.
 jit_props() { variant_props "$1" | grep -v -e IlcDwarfVersion || true; }
 
-# A variant whose frames print without method names cannot be matched with a JIT run
-# by name; its JIT answers come from the same frames of the reference variant.
+# Variants without a JIT run of their own take the JIT answers of another variant:
+# by method name (arm64: the JIT's answer does not depend on the architecture), or
+# by frame position (frames printed without method names).
 jit_reference() {
   case "$1" in
-    net10.0-linux-x64-nostacktrace) echo net10.0-linux-x64 ;;
+    net10.0-linux-x64-nostacktrace|net10.0-linux-arm64) echo net10.0-linux-x64 ;;
+  esac
+}
+
+variant_rid() {
+  case "$1" in
+    *-linux-arm64*) echo linux-arm64 ;;
+    *) echo linux-x64 ;;
   esac
 }
 
@@ -54,64 +66,75 @@ stage_sources() {
   cp -r "$here/src/." "$BUILD_ROOT/"
 }
 
+# run_scenario DIR KIND SCENARIO COMMAND...: stdout, stderr (kept only when not
+# empty) and exit code of one run into DIR/KIND/.
+run_scenario() {
+  local dir=$1 kind=$2 scenario=$3 code
+  shift 3
+  set +e
+  (cd "$dir" && ulimit -c 0 && "$@" "$scenario" >"$kind/$scenario.stdout" 2>"$kind/$scenario.stderr")
+  code=$?
+  set -e
+  echo "$code" >"$dir/$kind/$scenario.exit"
+  # qemu reports the guest's fatal signal itself; that line is not the program's output.
+  sed -i '/^qemu: uncaught target signal/d' "$dir/$kind/$scenario.stderr"
+  [ -s "$dir/$kind/$scenario.stderr" ] || rm "$dir/$kind/$scenario.stderr"
+}
+
 build_variant() {
   local variant=$1
   local tfm=${variant%%-*}
-  local rid=linux-x64
-  local dest=$here/$variant
-  local props jprops
+  local rid dest=$here/$variant reference
+  rid=$(variant_rid "$variant")
+  reference=$(jit_reference "$variant")
+  local props jprops runner=()
   mapfile -t props < <(variant_props "$variant")
   mapfile -t jprops < <(jit_props "$variant")
+  if [ "$rid" = linux-arm64 ]; then
+    command -v qemu-aarch64-static >/dev/null && [ -e "$ARM64_SYSROOT/lib/libc.so.6" ] \
+      || die "$variant needs qemu-user-static and the arm64 cross packages (see the header)"
+    runner=(qemu-aarch64-static -L "$ARM64_SYSROOT")
+  fi
+  if [ -n "$reference" ] && [ ! -d "$here/$reference/jit" ]; then
+    die "$variant takes its JIT answers from $reference: generate that first"
+  fi
 
-  echo "== $variant: Native AOT publish (${props[*]:-default settings})"
+  echo "== $variant: Native AOT publish for $rid (${props[*]:-default settings})"
   stage_sources
+  # TargetFrameworks narrowed to one: restore then asks only for this framework's
+  # packs (NuGet here serves linux-arm64 packs for net10.0 alone).
   (cd "$BUILD_ROOT" && dotnet publish -c Release -f "$tfm" -r "$rid" -o "$BUILD_ROOT/publish-aot" \
-      -p:PublishAot=true "${props[@]}" -nologo -clp:ErrorsOnly)
+      -p:TargetFrameworks="$tfm" -p:PublishAot=true "${props[@]}" -nologo -clp:ErrorsOnly)
   local ilc_version
   ilc_version=$(python3 "$here/tools/aotcases.py" assets-version "$BUILD_ROOT/obj/project.assets.json" "$tfm" "$rid")
 
   rm -rf "$dest"
-  mkdir -p "$dest/out" "$dest/jit"
+  mkdir -p "$dest/out"
   cp "$BUILD_ROOT/publish-aot/app" "$BUILD_ROOT/publish-aot/app.dbg" "$dest/"
 
-  local reference
-  reference=$(jit_reference "$variant")
   if [ -z "$reference" ]; then
     echo "== $variant: JIT reference build (${jprops[*]:-default settings})"
+    mkdir -p "$dest/jit"
     rm -rf "$BUILD_ROOT/bin" "$BUILD_ROOT/obj"
     (cd "$BUILD_ROOT" && dotnet publish -c Release -f "$tfm" -r "$rid" --self-contained -o "$BUILD_ROOT/publish-jit" \
-        -p:PublishAot=false "${jprops[@]}" -nologo -clp:ErrorsOnly)
-  else
-    rmdir "$dest/jit"
+        -p:TargetFrameworks="$tfm" -p:PublishAot=false "${jprops[@]}" -nologo -clp:ErrorsOnly)
   fi
 
-  echo "== $variant: running every scenario"
+  echo "== $variant: running every scenario ${runner[*]:+under ${runner[*]}}"
+  run_scenario "$dest" out list "${runner[@]}" ./app
   local scenario
-  run_scenario "$dest" list "" ./app
-  for scenario in $("$dest/app" list | tail -n +3 | cut -f1); do
-    run_scenario "$dest" "$scenario" out ./app
-    [ -n "$reference" ] || run_scenario "$dest" "$scenario" jit "$BUILD_ROOT/publish-jit/app"
+  for scenario in $(tail -n +3 "$dest/out/list.stdout" | cut -f1); do
+    run_scenario "$dest" out "$scenario" "${runner[@]}" ./app
+    [ -n "$reference" ] || run_scenario "$dest" jit "$scenario" "$BUILD_ROOT/publish-jit/app"
   done
 
   python3 "$here/tools/aotcases.py" write-build-info "$dest" \
       --variant "$variant" --target-framework "$tfm" --runtime-identifier "$rid" \
       --sdk-version "$(dotnet --version)" --ilcompiler-version "$ilc_version" \
       ${reference:+--jit-reference-variant "$reference"} \
+      ${runner[0]:+--emulator "${runner[*]}"} \
       --properties "PublishAot=true" "${props[@]#-p:}"
   python3 "$here/tools/aotcases.py" build "$dest"
-}
-
-# run_scenario DIR SCENARIO KIND PROGRAM: stdout, stderr (kept only when not empty)
-# and exit code into DIR/KIND/ (DIR/out/ for the "list" command, KIND empty).
-run_scenario() {
-  local dir=$1 scenario=$2 kind=${3:-out} program=$4 code
-  set +e
-  (cd "$dir" && ulimit -c 0 && "$program" "$scenario" >"$kind/$scenario.stdout" 2>"$kind/$scenario.stderr")
-  code=$?
-  set -e
-  echo "$code" >"$dir/$kind/$scenario.exit"
-  [ -s "$dir/$kind/$scenario.stderr" ] || rm "$dir/$kind/$scenario.stderr"
-
 }
 
 variants=("$@")

@@ -9,10 +9,11 @@ instruction); the ELF symbol table and notes are read here directly.
 
 Commands:
   build DIR                 write DIR/cases.json and DIR/cloudwatch-constructed/
-  verify DIR [--emulator C] run DIR's executable for every scenario, compare its
+  verify DIR [--no-run]     run DIR's executable for every scenario, compare its
                             output byte for byte, check build IDs, and recompute
                             cases.json and the CloudWatch samples and compare
   write-build-info DIR ...  record how DIR was built (used by generate.sh)
+  stats DIR...              a Markdown table of sizes, symbols, DWARF and agreement
   assets-version FILE TFM RID  print the ILCompiler version a project.assets.json restored
 """
 
@@ -487,7 +488,12 @@ def build_manifest(variant_dir):
         build_ids.add(report["head"].get("build-id"))
         runtime = report["head"].get("runtime")
         jit = None
-        jit_path = os.path.join(variant_dir, "jit", f"{name}.stdout")
+        # A variant without its own JIT run (cross-compiled, or built with a switch the
+        # JIT has no use for) is matched against the reference variant's JIT run.
+        jit_dir = os.path.join(variant_dir, "jit")
+        if not os.path.isdir(jit_dir) and jit_reference:
+            jit_dir = os.path.join(variant_dir, "..", jit_reference, "jit")
+        jit_path = os.path.join(jit_dir, f"{name}.stdout")
         if os.path.exists(jit_path):
             jit = parse_report(read_text(jit_path), jit_path)
         # A program run records its exit code; an HTTP capture records its request.
@@ -523,7 +529,7 @@ def build_manifest(variant_dir):
                 pending.append((frame, f["rva"], exc))
             entry = dict(path=exc["path"], type=exc["type"], message=exc["message"],
                          stack_trace=exc["stack_trace"], frames=frames)
-            attach_jit(entry, jit_by_path.get(exc["path"]), reference, name)
+            attach_jit(entry, jit_by_path.get(exc["path"]))
             case["exceptions"].append(entry)
         cases.append(case)
 
@@ -604,7 +610,7 @@ def build_manifest(variant_dir):
                 anomalies=anomalies, cases=cases)
 
 
-def attach_jit(entry, jit_exc, reference, scenario):
+def attach_jit(entry, jit_exc):
     """Adds the JIT's ' in File.cs:line N' to each frame that the JIT run also printed."""
     if jit_exc is None:
         return
@@ -633,12 +639,14 @@ def attach_jit_by_position(cases, reference, anomalies):
         ref_exc = {e["path"]: e for e in ref_case["exceptions"]}
         for exc in case["exceptions"]:
             r = ref_exc.get(exc["path"])
+            if all(f["hidden"] or "printed_method" in f for f in exc["frames"]):
+                continue  # every frame has a name: matched by name already
             if not r or len(r["frames"]) != len(exc["frames"]):
                 anomalies.append(f"{case['scenario']} exception {exc['path']}: frame count differs "
                                  "from the reference variant; no JIT answer by position")
                 continue
             for f, rf in zip(exc["frames"], r["frames"]):
-                if f["hidden"] or "jit" not in rf:
+                if f["hidden"] or "jit" in f or "jit" not in rf:
                     continue
                 if rf["expected"]["function"] != f["expected"]["function"]:
                     continue
@@ -693,7 +701,7 @@ def cloudwatch_samples(manifest):
         doc = lambda_error_document(by_path["0"], by_path)
         files[f"{name}.error.json"] = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         event = dict(timestamp=CW_TIMESTAMP, level="Error", requestId=rid, message=text)
-        files[f"{name}.event.json"] = json.dumps(event, ensure_ascii=False) + "\n"
+        files[f"{name}.event.json"] = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
     return files
 
 
@@ -742,10 +750,14 @@ def cmd_verify(args):
     ran = 0
 
     # 1. Run every scenario and compare stdout, stderr and exit code byte for byte.
-    if not args.no_run:
-        emulator = args.emulator.split() if args.emulator else []
+    runner, why_not = runner_for(d, info)
+    if args.no_run:
+        pass
+    elif runner is None:
+        print(f"SKIP running {d}: {why_not}")
+    else:
         for name in ["list"] + [c["scenario"] for c in committed["cases"]]:
-            cmd = emulator + [f"./{info['executable']}", name]
+            cmd = runner + [f"./{info['executable']}", name]
             try:
                 p = subprocess.run(cmd, cwd=d, capture_output=True, timeout=RUN_TIMEOUT_SECONDS,
                                    preexec_fn=_no_core_dumps)
@@ -753,7 +765,9 @@ def cmd_verify(args):
                 failures.append(f"{name}: did not finish within {RUN_TIMEOUT_SECONDS}s")
                 continue
             ran += 1
-            for stream, got in (("stdout", p.stdout), ("stderr", p.stderr)):
+            stderr = b"".join(l for l in p.stderr.splitlines(keepends=True)
+                              if not l.startswith(QEMU_NOISE))
+            for stream, got in (("stdout", p.stdout), ("stderr", stderr)):
                 path = os.path.join(d, "out", f"{name}.{stream}")
                 want = open(path, "rb").read() if os.path.exists(path) else b""
                 if got != want:
@@ -794,9 +808,85 @@ def cmd_verify(args):
     return 0
 
 
+QEMU_NOISE = b"qemu: uncaught target signal"
+HOST_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+def runner_for(variant_dir, info):
+    """The command prefix that runs the variant's executable here: [] natively, the
+    recorded emulator for another architecture, or None (with the reason) when this
+    machine cannot run it."""
+    import platform
+    import shutil
+    machine = Elf(os.path.join(variant_dir, info["executable"])).machine
+    if HOST_MACHINES.get(platform.machine().lower()) == machine:
+        return [], None
+    emulator = info.get("emulator")
+    if not emulator:
+        return None, f"a {machine} executable and no emulator recorded in build-info.json"
+    cmd = emulator.split()
+    if not shutil.which(cmd[0]):
+        return None, f"{cmd[0]} is not installed (apt-get install qemu-user-static)"
+    if "-L" in cmd:
+        sysroot = cmd[cmd.index("-L") + 1]
+        if not os.path.isdir(os.path.join(sysroot, "lib")):
+            return None, f"{sysroot} is missing (apt-get install libc6-arm64-cross)"
+    return cmd, None
+
+
 def _no_core_dumps():
     import resource
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def dwarf_summary(dbg):
+    """Counts and versions from llvm-dwarfdump, for the README's findings."""
+    p = subprocess.run(["llvm-dwarfdump", "--debug-info", dbg], capture_output=True, text=True)
+    units, subprograms, pending = [], 0, None
+    for line in p.stdout.splitlines():
+        if "Compile Unit:" in line:
+            m = re.search(r"version = 0x([0-9a-f]+)", line)
+            pending = int(m[1], 16) if m else None
+        elif pending is not None and "DW_AT_name" in line:
+            units.append((line.split("(", 1)[1].rstrip(")").strip('"'), pending))
+            pending = None
+        elif "DW_TAG_subprogram" in line:
+            subprograms += 1
+    rows = sum(1 for l in run_tool(["llvm-dwarfdump", "--debug-line", dbg]).splitlines()
+               if ROW_RE.match(l))
+    return units, subprograms, rows
+
+
+def cmd_stats(args):
+    """Prints a Markdown table of sizes, symbols, DWARF and oracle agreement per variant."""
+    print("| variant | machine | executable | .dbg | .symtab | FUNC | compressed .debug_* | "
+          "managed CU (DWARF) | CUs | subprograms | line rows | frames (printed) | "
+          "JIT line known | llvm-symbolizer = JIT | row before function |")
+    print("|" + "---|" * 15)
+    for d in args.dirs:
+        m = load_json(os.path.join(d, "cases.json"))
+        b = m["build"]
+        dbg = Elf(os.path.join(d, b["debug_file"]))
+        symtab = [s for s in dbg.sections if s["type"] == 2][0]
+        nsyms = symtab["size"] // 24
+        nfunc = sum(1 for i in range(nsyms)
+                    if dbg.data[symtab["offset"] + i * 24 + 4] & 0xF == 2)
+        debug = [s for s in dbg.sections if s.get("name", "").startswith(".debug_")]
+        compressed = [s for s in debug if s["flags"] & 0x800]
+        kinds = {struct.unpack_from("<I", dbg.data, s["offset"])[0] for s in compressed}
+        units, subprograms, rows = dwarf_summary(dbg.path)
+        managed = [v for n, v in units if n == "il.cpp"]
+        frames = [f for c in m["cases"] for e in c["exceptions"] for f in e["frames"]]
+        known = [f for f in frames if f.get("jit", {}).get("line")]
+        agree = [f for f in known if (f["jit"]["file"], f["jit"]["line"]) ==
+                 (f["expected"]["file"], f["expected"]["line"])]
+        print(f"| {m['variant']} | {b['machine']} | {b['executable_bytes']:,} | "
+              f"{b['debug_file_bytes']:,} | {nsyms:,} | {nfunc:,} | "
+              f"{len(compressed)}/{len(debug)} ({'zlib' if kinds == {1} else kinds}) | "
+              f"{managed[0] if managed else '?'} | {len(units)} | {subprograms:,} | {rows:,} | "
+              f"{len(frames)} ({m['frames_printed']}) | {len(known)} | {len(agree)} | "
+              f"{sum(f['line_row_before_symbol'] for f in frames)} |")
+    return 0
 
 
 def cmd_write_build_info(args):
@@ -807,6 +897,8 @@ def cmd_write_build_info(args):
                 executable=args.executable, debug_file=args.executable + ".dbg")
     if args.jit_reference_variant:
         info["jit_reference_variant"] = args.jit_reference_variant
+    if args.emulator:
+        info["emulator"] = args.emulator
     with open(os.path.join(args.dir, "build-info.json"), "w", encoding="utf-8") as f:
         f.write(dump(info))
     return 0
@@ -838,15 +930,19 @@ def main(argv=None):
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("verify")
     p.add_argument("dir")
-    p.add_argument("--emulator", help="command that runs the executable, e.g. 'qemu-aarch64-static -L /usr/aarch64-linux-gnu'")
     p.add_argument("--no-run", action="store_true", help="only recompute the manifest")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("stats")
+    p.add_argument("dirs", nargs="+")
+    p.set_defaults(func=cmd_stats)
     p = sub.add_parser("write-build-info")
     p.add_argument("dir")
     for opt in ("variant", "target-framework", "runtime-identifier", "sdk-version", "ilcompiler-version"):
         p.add_argument("--" + opt, required=True)
     p.add_argument("--jit-reference-variant")
     p.add_argument("--executable", default="app", help="file name of the executable (its .dbg is NAME.dbg)")
+    p.add_argument("--emulator", help="command that runs the executable on another architecture, "
+                   "e.g. 'qemu-aarch64-static -L /usr/aarch64-linux-gnu'")
     p.add_argument("--properties", nargs="*", default=[])
     p.set_defaults(func=cmd_write_build_info)
     p = sub.add_parser("assets-version")
