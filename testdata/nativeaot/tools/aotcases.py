@@ -118,6 +118,13 @@ class Elf:
         return out
 
 
+def _most_qualified(same):
+    """Of symbols at one address, the longest name (the mangled, fully qualified one:
+    S_P_CoreLib_..._RhUnbox2 over the bare export RhUnbox2); the others are aliases."""
+    same = sorted(same, key=lambda s: (-len(s[2]), s[2]))
+    return same[0], [s[2] for s in same[1:]]
+
+
 class SymbolIndex:
     """Finds the symbol that contains an address; aliases share a start address."""
 
@@ -132,8 +139,8 @@ class SymbolIndex:
         i = bisect.bisect_right(self.unsized_starts, addr) - 1
         if i < 0:
             return (None, None, None), []
-        same = sorted(s for s in self.unsized if s[0] == self.unsized[i][0])
-        return same[0], [s[2] for s in same[1:]]
+        return _most_qualified([s for s in self.unsized if s[0] == self.unsized[i][0]])
+
 
     def containing(self, addr):
         i = bisect.bisect_right(self.starts, addr) - 1
@@ -151,8 +158,7 @@ class SymbolIndex:
             return (None, None, None), []
         # The innermost (latest start) symbol wins; others at the same start are aliases.
         best_start = max(f[0] for f in found)
-        same = sorted(f for f in found if f[0] == best_start)
-        return same[0], [f[2] for f in same[1:]]
+        return _most_qualified([f for f in found if f[0] == best_start])
 
 
 # ---------------------------------------------------------------- program output
