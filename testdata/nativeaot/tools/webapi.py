@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the committed tools
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aotcases  # noqa: E402
 
@@ -212,6 +213,10 @@ def capture(dest_dir, executable, kind="out"):
             code = server.stop()
         if code is None:
             raise CaptureError(f"{executable} could not be stopped")
+        if code != 0:
+            print(f"webapi: warning: {executable} exited with {code} after SIGTERM "
+                  f"(0 is a graceful stop); stderr: {Server._tail(server.stderr_path, 300)}",
+                  file=sys.stderr)
         with open(server.stdout_path, "rb") as f:
             log = f.read()
         check_server_log(log)
