@@ -141,24 +141,21 @@ class SymbolIndex:
             return (None, None, None), []
         return _most_qualified([s for s in self.unsized if s[0] == self.unsized[i][0]])
 
+    # How far back to look for a symbol that holds an address: symbols nest rarely and
+    # shallowly (an alias, a local label), never across hundreds of others.
+    LOOK_BACK = 256
 
     def containing(self, addr):
+        """The sized symbol whose [start, start + size) holds addr, the one with the
+        latest start when several do; namesakes at that start become aliases."""
         i = bisect.bisect_right(self.starts, addr) - 1
-        found = []
-        while i >= 0 and self.symbols[i][0] <= addr:
-            start, size, name = self.symbols[i]
+        for j in range(i, max(-1, i - self.LOOK_BACK), -1):
+            start, size, _ = self.symbols[j]
             if addr < start + size:
-                found.append(self.symbols[i])
-            if found and start < found[0][0]:
-                break
-            i -= 1
-            if i >= 0 and addr - self.symbols[i][0] > (1 << 24):
-                break
-        if not found:
-            return (None, None, None), []
-        # The innermost (latest start) symbol wins; others at the same start are aliases.
-        best_start = max(f[0] for f in found)
-        return _most_qualified([f for f in found if f[0] == best_start])
+                same = [s for s in self.symbols[max(0, j - self.LOOK_BACK):i + 1]
+                        if s[0] == start and addr < s[0] + s[1]]
+                return _most_qualified(same)
+        return (None, None, None), []
 
 
 # ---------------------------------------------------------------- program output
@@ -805,7 +802,8 @@ def cmd_verify(args):
             failures.append(f"cloudwatch-constructed/{name} differs from what cases.json gives")
 
     b = manifest["build"]
-    print(f"{d}: ran {ran} scenarios; build ID {b['build_id']} (executable = .dbg = printed); "
+    runs = "runs not asked for" if args.no_run else f"ran {ran} scenarios"
+    print(f"{d}: {runs}; build ID {b['build_id']} (executable = .dbg = printed); "
           f"{manifest['frames_total']} frames re-resolved")
     if failures:
         for f in failures:
