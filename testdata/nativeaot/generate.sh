@@ -10,7 +10,8 @@
 #       libgcc-12-dev-arm64-cross qemu-user-static
 #     only for the linux-arm64 variant: cross linker, arm64 C runtime, emulator.
 #
-# Usage: generate.sh [VARIANT...]     (default: every variant, in dependency order)
+# Usage: generate.sh [VARIANT...]     (default: every variant, in dependency order,
+#                                      then webapi/ through webapi/generate.sh)
 #
 # The sources are copied to $BUILD_ROOT (default /src/aotsample, wiped first) and
 # built there, so DWARF and PDB file names are the same on every machine that
@@ -21,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 BUILD_ROOT=${BUILD_ROOT:-/src/aotsample}
 ARM64_SYSROOT=/usr/aarch64-linux-gnu
 ALL_VARIANTS=(net8.0-linux-x64 net9.0-linux-x64 net10.0-linux-x64
-  net10.0-linux-x64-nostacktrace net10.0-linux-x64-dwarf5-pathmap net10.0-linux-arm64)
+  net10.0-linux-x64-nostacktrace net10.0-linux-x64-dwarf5-pathmap net10.0-linux-arm64 webapi)
 
 die() { echo "generate.sh: $*" >&2; exit 1; }
 for tool in dotnet clang llvm-symbolizer llvm-objdump llvm-dwarfdump python3; do
@@ -140,6 +141,10 @@ build_variant() {
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=("${ALL_VARIANTS[@]}")
 for v in "${variants[@]}"; do
-  build_variant "$v"
+  if [ "$v" = webapi ]; then
+    "$here/webapi/generate.sh"   # the ASP.NET Core fixture has its own build and capture
+  else
+    build_variant "$v"
+  fi
 done
 echo "== done: ${variants[*]}"
