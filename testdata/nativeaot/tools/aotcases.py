@@ -23,11 +23,13 @@ import difflib
 import hashlib
 import json
 import os
+import platform
 import re
+import resource
+import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import uuid
 
 SCHEMA_VERSION = 1
@@ -406,25 +408,35 @@ class LineRows:
 INSN_RE = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
 
 
-def instruction_before_and_at(exe, machine, sym_start, addr):
-    """Disassembles from sym_start; returns (instruction ending at addr, instruction at addr)."""
-    out = run_tool(["llvm-objdump", "-d", "--no-show-raw-insn", f"--start-address=0x{sym_start:x}",
-                    f"--stop-address=0x{addr + 16:x}", exe])
-    insns = []
-    for line in out.splitlines():
-        m = INSN_RE.match(line)
-        if m:
-            insns.append((int(m[1], 16), " ".join(m[2].split())))
-    before = at = None
-    for k, (a, text) in enumerate(insns):
-        if a == addr:
-            at = text
-            before = insns[k - 1][1] if k > 0 else None
-            break
-    if at is None and machine == "x86_64":
-        raise CorpusError(f"{exe}: 0x{addr:x} is not an instruction boundary when "
-                          f"disassembling from 0x{sym_start:x}")
-    return before, at
+class Disassembly:
+    """llvm-objdump's instructions of the executable, one run per symbol: frames that
+    fall in the same method (Main, recursion, shared callers) reuse it."""
+
+    def __init__(self, exe, machine):
+        self.exe, self.machine = exe, machine
+        self.runs = {}  # symbol start -> (stop address, [(address, instruction text)])
+
+    def _instructions(self, start, stop):
+        cached = self.runs.get(start)
+        if cached is None or cached[0] < stop:
+            out = run_tool(["llvm-objdump", "-d", "--no-show-raw-insn",
+                            f"--start-address=0x{start:x}", f"--stop-address=0x{stop:x}", self.exe])
+            insns = [(int(m[1], 16), " ".join(m[2].split()))
+                     for m in map(INSN_RE.match, out.splitlines()) if m]
+            cached = self.runs[start] = (stop, insns)
+        return cached[1]
+
+    def before_and_at(self, sym_start, sym_size, addr):
+        """(instruction ending at addr, instruction at addr), disassembling from the
+        symbol's start: through its end, or past addr for a symbol of size 0."""
+        insns = self._instructions(sym_start, max(sym_start + sym_size, addr) + 16)
+        for k, (a, text) in enumerate(insns):
+            if a == addr:
+                return (insns[k - 1][1] if k > 0 else None), text
+        if self.machine == "x86_64":
+            raise CorpusError(f"{self.exe}: 0x{addr:x} is not an instruction boundary when "
+                              f"disassembling from 0x{sym_start:x}")
+        return None, None
 
 
 def is_call(insn, machine):
@@ -543,7 +555,7 @@ def build_manifest(variant_dir):
     # Symbols, return-address test and the llvm-symbolizer oracle.
     machine = exe.machine
     anomalies = []
-    disasm_cache = {}
+    disassembly = Disassembly(exe_path, machine)
     for frame, rva, exc in pending:
         (start, size, name), aliases = index.containing(rva)
         at_end = False
@@ -554,10 +566,7 @@ def build_manifest(variant_dir):
             (start, size, name), aliases = index.nearest_unsized(rva)
         if name is None:
             raise CorpusError(f"{dbg_path}: no symbol contains 0x{rva:x} or 0x{rva - 1:x}")
-        key = (start, rva)
-        if key not in disasm_cache:
-            disasm_cache[key] = instruction_before_and_at(exe_path, machine, start, rva)
-        before, at = disasm_cache[key]
+        before, at = disassembly.before_and_at(start, size, rva)
         after_call = is_call(before, machine)
         leaf = frame["index"] == 0
         fault_leaf = leaf and not after_call
@@ -763,7 +772,7 @@ def cmd_verify(args):
             cmd = runner + [f"./{info['executable']}", name]
             try:
                 p = subprocess.run(cmd, cwd=d, capture_output=True, timeout=RUN_TIMEOUT_SECONDS,
-                                   preexec_fn=_no_core_dumps)
+                                   preexec_fn=no_core_dumps)
             except subprocess.TimeoutExpired:
                 failures.append(f"{name}: did not finish within {RUN_TIMEOUT_SECONDS}s")
                 continue
@@ -820,8 +829,6 @@ def runner_for(variant_dir, info):
     """The command prefix that runs the variant's executable here: [] natively, the
     recorded emulator for another architecture, or None (with the reason) when this
     machine cannot run it."""
-    import platform
-    import shutil
     machine = Elf(os.path.join(variant_dir, info["executable"])).machine
     if HOST_MACHINES.get(platform.machine().lower()) == machine:
         return [], None
@@ -838,8 +845,7 @@ def runner_for(variant_dir, info):
     return cmd, None
 
 
-def _no_core_dumps():
-    import resource
+def no_core_dumps():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

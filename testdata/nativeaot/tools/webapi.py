@@ -25,7 +25,6 @@ the command, and the server is always killed.
 import argparse
 import http.client
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -63,11 +62,6 @@ def server_env():
             if not k.startswith(("ASPNETCORE_", "DOTNET_", "COMPlus_"))}
 
 
-def _no_core_dumps():
-    import resource
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 class Server:
     """One run of the server executable, its stdout and stderr in files."""
 
@@ -86,7 +80,7 @@ class Server:
                 self.proc = subprocess.Popen(
                     [self.executable, "--urls", f"http://127.0.0.1:{self.port}"],
                     cwd=os.path.dirname(self.executable), stdin=subprocess.DEVNULL,
-                    stdout=out, stderr=err, env=server_env(), preexec_fn=_no_core_dumps)
+                    stdout=out, stderr=err, env=server_env(), preexec_fn=aotcases.no_core_dumps)
             try:
                 self._wait_ready()
                 return
