@@ -82,6 +82,10 @@ type PutResult struct {
 	// Both false: the file was already there and nothing changed.
 	Created bool
 	Added   bool
+	// TagsChanged is true when the upload's tags changed the build's tags
+	// (also on an upload that was otherwise a no-op: CI re-uploading a build
+	// with a new lambda=… tag).
+	TagsChanged bool
 }
 
 // ListOptions filter List.
