@@ -247,6 +247,37 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// CheckOpenAddress refuses, before anything is bound, to run an open server
+// (no tokens) on an address that is not loopback, unless insecureOpen. A host
+// name counts as loopback when every address it resolves to is.
+func CheckOpenAddress(ctx context.Context, hostport string, tokens *Tokens, insecureOpen bool) error {
+	if tokens != nil && !tokens.Empty() || insecureOpen {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return aotsym.Errorf(aotsym.EINVALID, "listen address %q is not HOST:PORT (for example 127.0.0.1:8080)", aotsym.Clip(hostport, 80))
+	}
+	loopback := host != ""
+	if ip := net.ParseIP(host); ip != nil {
+		loopback = ip.IsLoopback()
+	} else if host != "" {
+		addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		loopback = err == nil && len(addrs) > 0
+		for _, a := range addrs {
+			loopback = loopback && a.IP.IsLoopback()
+		}
+	}
+	if loopback {
+		return nil
+	}
+	return openRefusal(hostport)
+}
+
+func openRefusal(addr any) error {
+	return aotsym.Errorf(aotsym.EINVALID, "refusing to serve on %s without tokens: anyone who can reach it could upload and delete builds. Set AOTSYM_TOKENS=\"read=…,upload=…,admin=…\", listen on 127.0.0.1, or pass --insecure-open if the network is trusted", addr)
+}
+
 // CheckOpenListener refuses an open server (no tokens) on a listener that is
 // not loopback, unless insecureOpen.
 func CheckOpenListener(addr net.Addr, tokens *Tokens, insecureOpen bool) error {
@@ -257,5 +288,5 @@ func CheckOpenListener(addr net.Addr, tokens *Tokens, insecureOpen bool) error {
 	if ok && tcp.IP.IsLoopback() {
 		return nil
 	}
-	return aotsym.Errorf(aotsym.EINVALID, "refusing to serve on %s without tokens: anyone who can reach it could upload and delete builds. Set AOTSYM_TOKENS=\"read=…,upload=…,admin=…\", listen on 127.0.0.1, or pass --insecure-open if the network is trusted", addr)
+	return openRefusal(addr)
 }

@@ -195,6 +195,35 @@ func TestOpenModeNeedsNoToken(t *testing.T) {
 	}
 }
 
+func TestCheckOpenAddress(t *testing.T) {
+	ctx := t.Context()
+	tk := testTokens(t)
+	for _, c := range []struct {
+		addr     string
+		tokens   *Tokens
+		insecure bool
+		ok       bool
+	}{
+		{"127.0.0.1:8080", nil, false, true},
+		{"[::1]:0", nil, false, true},
+		{"localhost:8080", nil, false, true},
+		{":8080", nil, false, false},
+		{"0.0.0.0:8080", nil, false, false},
+		{"[::]:8080", nil, false, false},
+		{"192.168.1.5:8080", nil, false, false},
+		{"0.0.0.0:8080", nil, true, true},
+		{"0.0.0.0:8080", tk, false, true},
+	} {
+		err := CheckOpenAddress(ctx, c.addr, c.tokens, c.insecure)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckOpenAddress(%s, tokens=%v, insecure=%v) = %v", c.addr, !c.tokens.Empty(), c.insecure, err)
+		}
+	}
+	if err := CheckOpenAddress(ctx, "no-port", nil, false); aotsym.ErrorCode(err) != aotsym.EINVALID {
+		t.Errorf("no port: %v", err)
+	}
+}
+
 func TestParseTokens(t *testing.T) {
 	tk, err := ParseTokens(" read=" + tokRead + ", read=another-read-token-42,\nupload=" + tokUpload + "\nadmin=" + tokAdmin + "\n")
 	if err != nil {
