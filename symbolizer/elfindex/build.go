@@ -1,0 +1,731 @@
+package elfindex
+
+import (
+	"context"
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aotsym/aotsym"
+)
+
+// SizedReaderAt is a file Build reads: an *os.File section, a
+// *bytes.Reader, a store.File. It has the method set of store.SizedReaderAt.
+type SizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Extension adds a named section to an index. Build calls it after the core
+// index is built and stores the bytes it returns under its name;
+// Index.Extension returns them.
+type Extension interface {
+	// Name names the section: 1 to MaxExtensionName bytes.
+	Name() string
+	Build(core *Index) ([]byte, error)
+}
+
+// Options tune Build.
+type Options struct {
+	// Code is the executable whose instructions tell return addresses from
+	// faulting ones. When nil, Build's exe argument is used; when that is nil
+	// too (or has no code), ReturnAddressAt answers known=false.
+	Code SizedReaderAt
+	// Extensions are built after the core index and stored in it.
+	Extensions []Extension
+	// Limits cap what is read; zero fields take the defaults.
+	Limits Limits
+}
+
+// Stats describe a built index.
+type Stats struct {
+	Functions       int // entries of the function table
+	Symbols         int // code symbols read (.symtab, else .dynsym)
+	DWARFFunctions  int // subprograms with code
+	CompileUnits    int
+	LineRows        int // rows stored (bounded by function)
+	InlineNodes     int // inlined subroutines stored
+	Files           int // distinct source paths stored
+	ReturnAddresses int // call instructions found in the code
+	HasCode         bool
+	Bytes           int
+	// Warnings name compile units left out because they could not be
+	// decoded.
+	Warnings []string
+	Elapsed  time.Duration
+}
+
+// Build reads an executable and/or its debug file (either may be nil, not
+// both) and returns the index bytes. DWARF comes from the debug file when it
+// has any, else from the executable; symbols from .symtab (debug file first),
+// else .dynsym; code from opts.Code or exe. The two files must have the same
+// build ID. Errors carry aotsym codes: EINVALID for a malformed or unusable
+// file, ETOOLARGE over a limit.
+func Build(debug, exe SizedReaderAt, opts Options) ([]byte, Stats, error) {
+	return BuildContext(context.Background(), debug, exe, opts)
+}
+
+// BuildContext is Build with a context that can stop it between phases.
+func BuildContext(ctx context.Context, debug, exe SizedReaderAt, opts Options) (out []byte, st Stats, err error) {
+	t0 := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, coded(formatErr("input", "", -1, nil, "cannot be indexed: unexpected failure while reading it (%v); please report this with the file", p))
+		}
+		st.Elapsed = time.Since(t0)
+	}()
+	if isNil(debug) && isNil(exe) {
+		return nil, st, aotsym.Errorf(aotsym.EINVALID, "nothing to index: give a debug file, an executable, or both")
+	}
+	b := &builder{ctx: ctx, lim: opts.Limits.withDefaults(), files: newFileTable()}
+	if err := b.open(debug, exe, opts.Code); err != nil {
+		return nil, st, coded(err)
+	}
+	data, err := b.build()
+	if err != nil {
+		return nil, b.stats, coded(err)
+	}
+	if len(opts.Extensions) > 0 {
+		if data, err = addExtensions(data, opts.Extensions); err != nil {
+			return nil, b.stats, err
+		}
+	}
+	b.stats.Bytes = len(data)
+	return data, b.stats, nil
+}
+
+// isNil reports whether r is nil or a typed nil pointer.
+func isNil(r SizedReaderAt) bool {
+	if r == nil {
+		return true
+	}
+	v := reflect.ValueOf(r)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+type builder struct {
+	ctx  context.Context
+	lim  Limits
+	dbg  *elfFile // either may be nil
+	exe  *elfFile
+	code *elfFile // the file whose code is read, or nil
+	main *elfFile // dbg, else exe
+	info Info
+
+	syms  []symbol
+	exec  []execRange
+	di    *dwarfInfo
+	files *fileTable
+
+	entries []*entry
+	calls   []uint64 // sorted return addresses
+	stats   Stats
+
+	seqIdx []seqRef // every sequence by lo, built on first need
+	cuIdx  []seqRef // every compile unit range by lo
+}
+
+// entry is one function of the table being built.
+type entry struct {
+	start, end uint64
+	dwarfEnd   uint64
+	syms       []symbol // symbols at start
+	unit       *cuData
+	root       *rootRec
+	inherited  bool // root belongs to the enclosing entry
+	parent     int
+}
+
+func (b *builder) open(debug, exe, code SizedReaderAt) error {
+	var err error
+	if !isNil(debug) {
+		if b.dbg, err = openELF(debug, debug.Size(), "debug file", b.lim); err != nil {
+			return err
+		}
+	}
+	if !isNil(exe) {
+		if b.exe, err = openELF(exe, exe.Size(), "executable", b.lim); err != nil {
+			return err
+		}
+	}
+	b.main = b.dbg
+	if b.main == nil {
+		b.main = b.exe
+	}
+	b.info = b.main.info()
+	if b.dbg != nil && b.exe != nil {
+		ei := b.exe.info()
+		if b.info.BuildID != "" && ei.BuildID != "" && b.info.BuildID != ei.BuildID {
+			return aotsym.Errorf(aotsym.EINVALID, "the debug file has build ID %s but the executable %s: they are not from the same build", b.info.BuildID, ei.BuildID)
+		}
+		if b.dbg.f.Machine != b.exe.f.Machine {
+			return aotsym.Errorf(aotsym.EINVALID, "the debug file is for %s but the executable for %s", archName(b.dbg.f.Machine), archName(b.exe.f.Machine))
+		}
+		if b.info.BuildID == "" {
+			b.info.BuildID = ei.BuildID
+		}
+		if b.info.GoBuildID == "" {
+			b.info.GoBuildID = ei.GoBuildID
+		}
+	}
+	switch {
+	case !isNil(code) && code != exe:
+		if b.code, err = openELF(code, code.Size(), "executable", b.lim); err != nil {
+			return err
+		}
+		if b.code.f.Machine != b.main.f.Machine {
+			return aotsym.Errorf(aotsym.EINVALID, "the code file is for %s but the debug file for %s", archName(b.code.f.Machine), archName(b.main.f.Machine))
+		}
+	case b.exe != nil:
+		b.code = b.exe
+	}
+	if b.code != nil && (!b.code.info().HasCode || !canFindCalls(b.code.f.Machine)) {
+		b.code = nil
+	}
+	return nil
+}
+
+func (b *builder) check() error {
+	if err := b.ctx.Err(); err != nil {
+		return aotsym.Errorf(aotsym.EINTERNAL, "indexing stopped: %v", err)
+	}
+	return nil
+}
+
+func (b *builder) build() ([]byte, error) {
+	// Symbols and DWARF sections are read concurrently.
+	var wg sync.WaitGroup
+	var symErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				symErr = formatErr("debug file", ".symtab", -1, nil, "malformed symbol table (%v)", p)
+			}
+		}()
+		symErr = b.readSymbols()
+	}()
+	dwErr := b.readDWARF()
+	wg.Wait()
+	if symErr != nil {
+		return nil, symErr
+	}
+	if dwErr != nil {
+		return nil, dwErr
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	b.exec = b.main.execSections()
+	if len(b.exec) == 0 && b.exe != nil {
+		b.exec = b.exe.execSections()
+	}
+	if err := b.makeEntries(); err != nil {
+		return nil, err
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if b.code != nil {
+		if err := b.findCalls(); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	return b.encode()
+}
+
+// readSymbols reads the first symbol table that names code: .symtab of the
+// debug file, of the executable, then .dynsym of each.
+func (b *builder) readSymbols() error {
+	var files []*elfFile
+	for _, f := range []*elfFile{b.dbg, b.exe} {
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	for _, typ := range []elf.SectionType{elf.SHT_SYMTAB, elf.SHT_DYNSYM} {
+		for _, f := range files {
+			for _, s := range f.f.Sections {
+				if s.Type != typ || !hasData(s) {
+					continue
+				}
+				syms, err := f.symbols(s)
+				if err != nil {
+					return err
+				}
+				if len(syms) > 0 {
+					b.syms = syms
+					b.stats.Symbols = len(syms)
+					return nil
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// DWARF sections read; the others (.debug_loc, .debug_frame, …) are not needed.
+var dwarfSections = []string{"abbrev", "info", "line", "str", "ranges", "addr", "line_str", "str_offsets", "rnglists"}
+
+func (b *builder) readDWARF() error {
+	var src *elfFile
+	for _, f := range []*elfFile{b.dbg, b.exe} {
+		if f != nil && hasData(f.section(".debug_info")) {
+			src = f
+			break
+		}
+	}
+	if src == nil {
+		return nil
+	}
+	data := make([][]byte, len(dwarfSections))
+	errs := make([]error, len(dwarfSections))
+	var wg sync.WaitGroup
+	for i, n := range dwarfSections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data[i], errs[i] = src.data(src.section(".debug_" + n))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	get := func(n string) []byte { return data[indexOf(dwarfSections, n)] }
+	d, err := dwarf.New(get("abbrev"), nil, nil, get("info"), get("line"), nil, get("ranges"), get("str"))
+	if err != nil {
+		return dwarfErr(src.role, err)
+	}
+	for _, n := range []string{"addr", "line_str", "str_offsets", "rnglists"} {
+		if v := get(n); v != nil {
+			if err := d.AddSection(".debug_"+n, v); err != nil {
+				return dwarfErr(src.role, err)
+			}
+		}
+	}
+	units, err := unitSpans(get("info"), src.f.ByteOrder)
+	if err != nil {
+		return err
+	}
+	warnings, err := walkDWARF(d, units, b.lim)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		b.stats.Warnings = append(b.stats.Warnings, w.Error())
+	}
+	b.di = &dwarfInfo{d: d, units: units, files: b.files}
+	b.stats.CompileUnits = len(units)
+	return nil
+}
+
+func dwarfErr(role string, err error) error {
+	var de dwarf.DecodeError
+	if errors.As(err, &de) {
+		return formatErr(role, ".debug_"+de.Name, int64(de.Offset), err, "%s", de.Err)
+	}
+	return formatErr(role, ".debug_info", -1, err, "%v", err)
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// execAt returns the executable section holding addr.
+func (b *builder) execAt(addr uint64) (execRange, bool) {
+	i := sort.Search(len(b.exec), func(i int) bool { return b.exec[i].end > addr })
+	if i < len(b.exec) && b.exec[i].start <= addr {
+		return b.exec[i], true
+	}
+	return execRange{}, false
+}
+
+// makeEntries merges symbols and DWARF subprograms into the function table:
+// one entry per start address, sorted, each with its end, its enclosing
+// entry (if nested) and its DWARF subprogram.
+func (b *builder) makeEntries() error {
+	byStart := make(map[uint64]*entry)
+	get := func(a uint64) *entry {
+		e := byStart[a]
+		if e == nil {
+			e = &entry{start: a, end: a, parent: -1}
+			byStart[a] = e
+		}
+		return e
+	}
+	codeAddr := func(a uint64) bool {
+		if len(b.exec) == 0 {
+			return true
+		}
+		_, ok := b.execAt(a)
+		return ok
+	}
+	for _, s := range b.syms {
+		if codeAddr(s.value) {
+			e := get(s.value)
+			e.syms = append(e.syms, s)
+		}
+	}
+	if b.di != nil {
+		for _, u := range b.di.units {
+			for ri := range u.roots {
+				root := &u.roots[ri]
+				b.stats.DWARFFunctions++
+				for _, r := range root.ranges {
+					if !codeAddr(r[0]) {
+						continue // a discarded function (address 0 or a tombstone)
+					}
+					e := get(r[0])
+					if e.root == nil {
+						e.root, e.unit, e.dwarfEnd = root, u, r[1]
+					}
+				}
+			}
+		}
+	}
+	if len(byStart) > b.lim.MaxFunctions {
+		return formatErr(b.main.role, "", -1, ErrLimit, "%d functions, over the limit of %d", len(byStart), b.lim.MaxFunctions)
+	}
+	all := make([]*entry, 0, len(byStart))
+	for _, e := range byStart {
+		e.end = e.dwarfEnd
+		for _, s := range e.syms {
+			if end := s.value + s.size; end > e.end && end > s.value {
+				e.end = end
+			}
+		}
+		all = append(all, e)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].start < all[j].start })
+	// A symbol of size 0 (and no DWARF) runs to the next function or the end
+	// of its section, as llvm-symbolizer reads it.
+	kept := all[:0]
+	for i, e := range all {
+		if e.end <= e.start {
+			end := uint64(0)
+			if sec, ok := b.execAt(e.start); ok {
+				end = sec.end
+			}
+			if i+1 < len(all) && (end == 0 || all[i+1].start < end) {
+				end = all[i+1].start
+			}
+			e.end = end
+		}
+		if e.end > e.start {
+			kept = append(kept, e)
+		}
+	}
+	all = kept
+	// Nesting: the parent of an entry is the nearest earlier one that still
+	// covers its start. A nested entry of size 0 ends with its parent at
+	// the latest, and one without DWARF of its own uses its parent's.
+	var stack []int
+	for i, e := range all {
+		for len(stack) > 0 && all[stack[len(stack)-1]].end <= e.start {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 {
+			p := all[stack[len(stack)-1]]
+			e.parent = stack[len(stack)-1]
+			if e.dwarfEnd == 0 && !e.sized() && e.end > p.end {
+				e.end = p.end
+			}
+			if e.root == nil && p.root != nil {
+				e.root, e.unit, e.inherited = p.root, p.unit, true
+			}
+		}
+		stack = append(stack, i)
+	}
+	b.entries = all
+	b.stats.Functions = len(all)
+	return nil
+}
+
+func (e *entry) sized() bool {
+	for _, s := range e.syms {
+		if s.size > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// findCalls sweeps the code of every outermost function for call
+// instructions, in parallel.
+func (b *builder) findCalls() error {
+	secData := make(map[*elf.Section][]byte)
+	codeExec := b.code.execSections()
+	var jobs []struct {
+		code []byte
+		addr uint64
+	}
+	for _, e := range b.entries {
+		if e.parent >= 0 {
+			continue
+		}
+		i := sort.Search(len(codeExec), func(i int) bool { return codeExec[i].end > e.start })
+		if i == len(codeExec) || codeExec[i].start > e.start {
+			continue
+		}
+		sec := codeExec[i]
+		if sec.sec.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		data, ok := secData[sec.sec]
+		if !ok {
+			var err error
+			if data, err = b.code.data(sec.sec); err != nil {
+				return err
+			}
+			secData[sec.sec] = data
+		}
+		lo, hi := e.start-sec.start, min(e.end, sec.end)-sec.start
+		if hi > uint64(len(data)) || lo >= hi {
+			continue
+		}
+		jobs = append(jobs, struct {
+			code []byte
+			addr uint64
+		}{data[lo:hi], e.start})
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)/64+1))
+	results := make([][]uint64, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out []uint64
+			for j := w; j < len(jobs); j += workers {
+				out = callEnds(b.code.f.Machine, jobs[j].code, jobs[j].addr, out)
+			}
+			results[w] = out
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		b.calls = append(b.calls, r...)
+	}
+	sort.Slice(b.calls, func(i, j int) bool { return b.calls[i] < b.calls[j] })
+	b.stats.ReturnAddresses = len(b.calls)
+	b.stats.HasCode = true
+	return nil
+}
+
+// outRow is a row with a global file ID (0: no line from here on).
+type outRow struct {
+	addr            uint64
+	file            uint32
+	line, col, disc uint32
+}
+
+// encodeRows writes rows relative to the function start: per row a header
+// (zigzag line delta << 3 | file, column and discriminator flags), the
+// address delta, then the fields that changed.
+func encodeRows(w *enc, start uint64, rows []outRow) {
+	prev := outRow{addr: start}
+	for _, r := range rows {
+		h := zigzag(int64(r.line) - int64(prev.line))
+		h <<= 3
+		if r.file != prev.file {
+			h |= 1
+		}
+		if r.col != prev.col {
+			h |= 2
+		}
+		if r.disc != 0 {
+			h |= 4
+		}
+		w.u(h)
+		w.u(r.addr - prev.addr)
+		if h&1 != 0 {
+			w.u(uint64(r.file))
+		}
+		if h&2 != 0 {
+			w.u(uint64(r.col))
+		}
+		if h&4 != 0 {
+			w.u(uint64(r.disc))
+		}
+		prev = r
+	}
+}
+
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
+
+// rowsFor returns the line rows of an entry: only rows that start inside
+// it, so that no row of another function answers for it. A nested entry
+// (a label inside a function) also gets the row in force at its start when
+// that row starts inside the enclosing function.
+func (b *builder) rowsFor(e *entry) []outRow {
+	if b.di == nil {
+		return nil
+	}
+	u := e.unit
+	var s *sequence
+	if u != nil {
+		s = findSeq(u.seqs, e.start, e.end)
+	}
+	if s == nil {
+		u, s = b.seqAnywhere(e.start, e.end)
+	}
+	if s == nil {
+		return nil
+	}
+	rs := s.rows
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].addr >= e.start })
+	j := i + sort.Search(len(rs)-i, func(k int) bool { return rs[i+k].addr >= e.end })
+	out := make([]outRow, 0, j-i+2)
+	if (i == len(rs) || rs[i].addr > e.start) && i > 0 && e.parent >= 0 && rs[i-1].addr >= b.entries[e.parent].start {
+		r := rs[i-1]
+		out = append(out, outRow{e.start, b.rowFile(u, r.file), r.line, r.col, r.disc})
+	}
+	for _, r := range rs[i:j] {
+		out = append(out, outRow{r.addr, b.rowFile(u, r.file), r.line, r.col, r.disc})
+	}
+	if s.hi < e.end && s.hi > e.start {
+		out = append(out, outRow{addr: s.hi})
+	}
+	return out
+}
+
+func (b *builder) rowFile(u *cuData, f uint32) uint32 {
+	if f == noFile {
+		return 0
+	}
+	return b.di.fileID(u, int32(f))
+}
+
+// findSeq picks the sequence of seqs (sorted by lo) that answers for
+// [start, end): one with a row at start, else one containing start, else the
+// first that overlaps.
+func findSeq(seqs []sequence, start, end uint64) *sequence {
+	i := sort.Search(len(seqs), func(i int) bool { return seqs[i].lo > start })
+	var containing *sequence
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		s := &seqs[j]
+		if s.hi > start {
+			k := sort.Search(len(s.rows), func(k int) bool { return s.rows[k].addr >= start })
+			if k < len(s.rows) && s.rows[k].addr == start {
+				return s
+			}
+			if containing == nil {
+				containing = s
+			}
+		}
+	}
+	if containing != nil {
+		return containing
+	}
+	if i < len(seqs) && seqs[i].lo < end {
+		return &seqs[i]
+	}
+	return nil
+}
+
+// seqAnywhere finds the sequence for [start, end) in the unit whose ranges
+// hold start, else in any unit.
+func (b *builder) seqAnywhere(start, end uint64) (*cuData, *sequence) {
+	b.buildSeqIndex()
+	i := sort.Search(len(b.cuIdx), func(i int) bool { return b.cuIdx[i].lo > start })
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		if r := b.cuIdx[j]; r.hi > start {
+			if s := findSeq(r.u.seqs, start, end); s != nil {
+				return r.u, s
+			}
+		}
+	}
+	i = sort.Search(len(b.seqIdx), func(i int) bool { return b.seqIdx[i].lo > start })
+	for j := i - 1; j >= 0 && j >= i-64; j-- {
+		if r := b.seqIdx[j]; r.hi > start {
+			return r.u, &r.u.seqs[r.i]
+		}
+	}
+	if i < len(b.seqIdx) && b.seqIdx[i].lo < end {
+		return b.seqIdx[i].u, &b.seqIdx[i].u.seqs[b.seqIdx[i].i]
+	}
+	return nil, nil
+}
+
+type seqRef struct {
+	lo, hi uint64
+	u      *cuData
+	i      int
+}
+
+func (b *builder) buildSeqIndex() {
+	if b.seqIdx != nil {
+		return
+	}
+	b.seqIdx = []seqRef{}
+	for _, u := range b.di.units {
+		for i, s := range u.seqs {
+			b.seqIdx = append(b.seqIdx, seqRef{s.lo, s.hi, u, i})
+		}
+		for _, r := range u.ranges {
+			b.cuIdx = append(b.cuIdx, seqRef{r[0], r[1], u, 0})
+		}
+	}
+	sort.SliceStable(b.seqIdx, func(i, j int) bool { return b.seqIdx[i].lo < b.seqIdx[j].lo })
+	sort.SliceStable(b.cuIdx, func(i, j int) bool { return b.cuIdx[i].lo < b.cuIdx[j].lo })
+}
+
+type heapItem struct {
+	k  int
+	hi uint64
+}
+
+// itemHeap keeps the active inline ranges, the latest in DWARF order on top.
+type itemHeap []heapItem
+
+func (h itemHeap) Len() int           { return len(h) }
+func (h itemHeap) Less(i, j int) bool { return h[i].k > h[j].k }
+func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)        { *h = append(*h, x.(heapItem)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// addExtensions builds each extension over the core index and appends its
+// section.
+func addExtensions(core []byte, exts []Extension) ([]byte, error) {
+	x, err := Open(core)
+	if err != nil {
+		return nil, err
+	}
+	secs := x.sections()
+	seen := map[string]bool{}
+	for _, ext := range exts {
+		name := ext.Name()
+		if name == "" || len(name) > MaxExtensionName || seen[name] {
+			return nil, aotsym.Errorf(aotsym.EINTERNAL, "extension name %q: want 1 to %d bytes, unique", name, MaxExtensionName)
+		}
+		seen[name] = true
+		data, err := ext.Build(x)
+		if err != nil {
+			return nil, fmt.Errorf("building index extension %q: %w", name, err)
+		}
+		secs = append(secs, section{extPrefix + name, data})
+	}
+	return writeIndex(secs)
+}

@@ -1,0 +1,114 @@
+package elfindex
+
+import (
+	"encoding/binary"
+	"sort"
+)
+
+// The names section holds every function name (symbols, linkage names,
+// inlined subroutines' names) sorted and front-coded: in blocks of
+// nameBlock names, each name is the length it shares with the previous
+// name of its block, then the rest. Names of one namespace or class sort
+// together and share most of their bytes (Native AOT's
+// "S_P_CoreLib_System_Collections_Generic_…", C++'s "_ZN5boost…", Go's
+// "runtime."), so this holds about a third of the bytes of a plain table.
+// A name is referred to by its ID: 1 + its rank; 0 is "no name".
+//
+//	count     uint32
+//	nblocks   uint32
+//	offsets   nblocks × uint32, from the start of the blocks
+//	blocks    per name: uvarint shared, uvarint len(rest), rest
+const nameBlock = 16
+
+// nameTable collects names and then gives them IDs.
+type nameTable struct {
+	set map[string]struct{}
+	ids map[string]uint64
+}
+
+func newNameTable() *nameTable { return &nameTable{set: make(map[string]struct{})} }
+
+func (t *nameTable) add(s string) {
+	if s != "" {
+		t.set[s] = struct{}{}
+	}
+}
+
+// finish sorts the names, assigns IDs and returns the section.
+func (t *nameTable) finish() []byte {
+	names := make([]string, 0, len(t.set))
+	for s := range t.set {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	t.ids = make(map[string]uint64, len(names))
+	nblocks := (len(names) + nameBlock - 1) / nameBlock
+	head := make([]byte, 8+4*nblocks)
+	binary.LittleEndian.PutUint32(head, uint32(len(names)))
+	binary.LittleEndian.PutUint32(head[4:], uint32(nblocks))
+	var body enc
+	prev := ""
+	for i, s := range names {
+		t.ids[s] = uint64(i) + 1
+		if i%nameBlock == 0 {
+			binary.LittleEndian.PutUint32(head[8+4*(i/nameBlock):], uint32(len(body.b)))
+			prev = ""
+		}
+		shared := 0
+		for shared < len(prev) && shared < len(s) && prev[shared] == s[shared] {
+			shared++
+		}
+		body.u(uint64(shared))
+		body.u(uint64(len(s) - shared))
+		body.b = append(body.b, s[shared:]...)
+		prev = s
+	}
+	return append(head, body.b...)
+}
+
+func (t *nameTable) id(s string) uint64 { return t.ids[s] }
+
+// nameReader reads a names section.
+type nameReader struct {
+	count   uint64
+	offsets []byte
+	blocks  []byte
+}
+
+func newNameReader(b []byte) (nameReader, bool) {
+	if len(b) < 8 {
+		return nameReader{}, false
+	}
+	count, nblocks := uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[4:]))
+	if nblocks != (count+nameBlock-1)/nameBlock || 8+4*nblocks > uint64(len(b)) {
+		return nameReader{}, false
+	}
+	r := nameReader{count: count, offsets: b[8 : 8+4*nblocks], blocks: b[8+4*nblocks:]}
+	for i := uint64(0); i < nblocks; i++ {
+		if uint64(binary.LittleEndian.Uint32(r.offsets[4*i:])) > uint64(len(r.blocks)) {
+			return nameReader{}, false
+		}
+	}
+	return r, true
+}
+
+// name returns the name with the given ID, "" for 0 or a bad ID.
+func (r *nameReader) name(id uint64) string {
+	if id == 0 || id > r.count {
+		return ""
+	}
+	id--
+	blk, pos := id/nameBlock, id%nameBlock
+	d := dec{b: r.blocks, p: int(binary.LittleEndian.Uint32(r.offsets[4*blk:]))}
+	var stack [512]byte
+	cur := stack[:0]
+	for k := uint64(0); k <= pos; k++ {
+		shared, n := d.u(), d.u()
+		if d.bad || shared > uint64(len(cur)) || n > uint64(len(d.b)-d.p) {
+			return ""
+		}
+		cur = append(cur[:shared], d.b[d.p:d.p+int(n)]...)
+		d.p += int(n)
+	}
+	return string(cur)
+}
