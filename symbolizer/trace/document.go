@@ -97,6 +97,13 @@ func Parse(input []byte, lim Limits) (*Document, error) {
 		doc:      &Document{raw: input},
 		excIndex: make(map[string]int),
 	}
+	// Frame slices sized once: growing them by doubling cost more than all
+	// the scanning. Most frames start with `at `; the count is an upper bound
+	// for those and an estimate for the rest.
+	est := min(bytes.Count(input, []byte("at "))+8, lim.MaxFrames, len(input)/16+8)
+	p.doc.Frames = make([]aotsym.Frame, 0, est)
+	p.doc.info = make([]frameInfo, 0, est)
+	p.doc.FrameException = make([]string, 0, est)
 	root := &seg{text: input}
 	if vals, ok := parseJSONValues(input); ok {
 		p.doc.Format = jsonFormat(input, vals)
@@ -236,10 +243,6 @@ const maxListed = 10000
 func (p *parser) finish() {
 	sort.SliceStable(p.excs, func(i, j int) bool { return pathLess(p.excs[i].Path, p.excs[j].Path) })
 	p.doc.Exceptions = p.excs
-	if p.doc.Frames == nil {
-		p.doc.Frames = []aotsym.Frame{}
-		p.doc.FrameException = []string{}
-	}
 }
 
 // pathLess orders exception paths component by component, numerically, so that

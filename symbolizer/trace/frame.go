@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -27,16 +28,60 @@ type frameInfo struct {
 	named      bool // the line already names the function
 }
 
-// lineFrame is a frame recognised in one trimmed line; offsets are relative to
-// the line.
+// span is a range of offsets in the line being read.
+type span struct{ s, e int }
+
+func (x span) add(n int) span { return span{x.s + n, x.e + n} }
+
+// lineFrame is a frame recognised in one trimmed line. Offsets are relative to
+// the line, and the strings of the frame are made only once it is certain to
+// be one: a single copy of the line, of which every field is a substring.
 type lineFrame struct {
-	f                  aotsym.Frame
-	textStart, textEnd int
-	inputEnd           int
-	style              uint8
-	a, b, c, d         int
-	named              bool
-	aggEnd             bool
+	kind                             aotsym.FrameKind
+	method, module, symbol, file     span
+	params                           span // inside the parentheses
+	extra                            [4]span
+	nextra                           int // the JIT's `+MoveNext()` parts: method += "+" + extra[i]
+	hasParams, hasOffset, hasAddress bool
+	offset, address                  uint64
+	line                             int
+	text                             span
+	inputEnd                         int
+	style                            uint8
+	a, b, c, d                       int
+	named, aggEnd                    bool
+}
+
+func (lf *lineFrame) shift(n int) {
+	lf.method, lf.module, lf.symbol, lf.file = lf.method.add(n), lf.module.add(n), lf.symbol.add(n), lf.file.add(n)
+	lf.params, lf.text = lf.params.add(n), lf.text.add(n)
+	for i := 0; i < lf.nextra; i++ {
+		lf.extra[i] = lf.extra[i].add(n)
+	}
+	lf.a += n
+	lf.b += n
+	lf.c += n
+	lf.d += n
+}
+
+// build makes the frame from in, the line's text up to the end of the frame.
+func (lf *lineFrame) build(in string) aotsym.Frame {
+	sub := func(x span) string { return in[x.s:x.e] }
+	f := aotsym.Frame{
+		Kind: lf.kind, Text: sub(lf.text),
+		Method: sub(lf.method), HasParams: lf.hasParams,
+		Offset: lf.offset, HasOffset: lf.hasOffset,
+		Module: sub(lf.module), Symbol: sub(lf.symbol),
+		Address: lf.address, HasAddress: lf.hasAddress,
+		File: sub(lf.file), Line: lf.line,
+	}
+	if lf.hasParams {
+		f.Params = parseParams(sub(lf.params))
+	}
+	for i := 0; i < lf.nextra; i++ {
+		f.Method += "+" + sub(lf.extra[i])
+	}
+	return f
 }
 
 // recognizeFrame reads one line (indentation removed) as a frame.
@@ -75,6 +120,9 @@ func recognizeFrame(t []byte) (lineFrame, bool) {
 	default:
 		if bytes.Contains(body, []byte("+0x")) {
 			lf, ok = bareFrame(body)
+			if !ok {
+				lf, ok = renderedFrame(body)
+			}
 		}
 	}
 	if !ok {
@@ -83,15 +131,6 @@ func recognizeFrame(t []byte) (lineFrame, bool) {
 	lf.inputEnd = end
 	lf.aggEnd = agg
 	return lf, true
-}
-
-func (lf *lineFrame) shift(n int) {
-	lf.textStart += n
-	lf.textEnd += n
-	lf.a += n
-	lf.b += n
-	lf.c += n
-	lf.d += n
 }
 
 // atFrame reads what follows `at `.
@@ -132,7 +171,7 @@ func unknownFrame(t []byte) (lineFrame, bool) {
 			return lineFrame{}, false
 		}
 	}
-	return lineFrame{f: aotsym.Frame{Kind: aotsym.FrameUnknown}, textEnd: len(t)}, true
+	return lineFrame{kind: aotsym.FrameUnknown, text: span{0, len(t)}}, true
 }
 
 // rvaFrame reads `module!<BaseAddress>+0x1a2b`.
@@ -142,8 +181,7 @@ func rvaFrame(t []byte) (lineFrame, bool) {
 	if k <= 0 {
 		return lineFrame{}, false
 	}
-	mod := t[:k]
-	for _, c := range mod {
+	for _, c := range t[:k] {
 		if c == ' ' || c == '!' || c == '(' || c == ')' {
 			return lineFrame{}, false
 		}
@@ -153,8 +191,8 @@ func rvaFrame(t []byte) (lineFrame, bool) {
 	if !ok || n != len(rest) {
 		return lineFrame{}, false
 	}
-	f := aotsym.Frame{Kind: aotsym.FrameRVA, Module: string(mod), Offset: off, HasOffset: true}
-	return lineFrame{f: f, textEnd: len(t), style: styleWrap, a: 0, b: len(t)}, true
+	return lineFrame{kind: aotsym.FrameRVA, module: span{0, k}, offset: off, hasOffset: true,
+		text: span{0, len(t)}, style: styleWrap, a: 0, b: len(t)}, true
 }
 
 // offsetSuffix reads ` + 0x1a`, `+0x1a` and the like at the start of t and
@@ -205,34 +243,34 @@ func managedFrame(t []byte) (lineFrame, bool) {
 	if !ok {
 		return lineFrame{}, false
 	}
-	f := aotsym.Frame{Kind: aotsym.FrameManaged, Method: string(t[:n])}
+	lf := lineFrame{kind: aotsym.FrameManaged, method: span{0, n}, style: styleManaged}
 	i := n
 	if i < len(t) && t[i] == '(' {
 		close := matchParen(t, i)
 		if close < 0 {
 			return lineFrame{}, false
 		}
-		f.HasParams = true
-		f.Params = parseParams(t[i+1 : close])
+		lf.hasParams, lf.params = true, span{i + 1, close}
 		i = close + 1
 		// the JIT's iterator and IValueTaskSource frames:
 		// `T.M(String s)+MoveNext()`, `T.M()+System.…IValueTaskSource<System.Boolean>.GetResult()`
-		for k := 0; k < 4 && i+1 < len(t) && t[i] == '+' && t[i+1] != ' ' && t[i+1] != '0'; k++ {
+		for i+1 < len(t) && t[i] == '+' && t[i+1] != ' ' && t[i+1] != '0' {
 			m, ok := methodName(t[i+1:], false)
-			if !ok || i+1+m >= len(t) || t[i+1+m] != '(' {
+			if !ok || lf.nextra == len(lf.extra) || i+1+m >= len(t) || t[i+1+m] != '(' {
 				return lineFrame{}, false
 			}
 			close := matchParen(t, i+1+m)
 			if close < 0 {
 				return lineFrame{}, false
 			}
-			f.Method += "+" + string(t[i+1:i+1+m])
+			lf.extra[lf.nextra] = span{i + 1, i + 1 + m}
+			lf.nextra++
 			i = close + 1
 		}
 	}
-	lf := lineFrame{style: styleManaged, a: i, b: i}
+	lf.a, lf.b = i, i
 	if off, m, ok := offsetSuffix(t[i:]); ok {
-		f.Offset, f.HasOffset = off, true
+		lf.offset, lf.hasOffset = off, true
 		lf.b = i + m
 		i += m
 	}
@@ -241,34 +279,31 @@ func managedFrame(t []byte) (lineFrame, bool) {
 		if !ok {
 			return lineFrame{}, false
 		}
-		f.Kind, f.File, f.Line = aotsym.FrameLined, file, line
+		lf.kind, lf.file, lf.line = aotsym.FrameLined, file.add(i), line
 		lf.style = styleNone
 		i = len(t)
 	}
-	if !f.HasParams && !f.HasOffset && f.Kind == aotsym.FrameManaged {
+	if !lf.hasParams && !lf.hasOffset && lf.kind == aotsym.FrameManaged {
 		return lineFrame{}, false // `at X.Y` alone is prose, not a frame
 	}
-	lf.f = f
-	lf.textEnd = i
+	lf.text = span{0, i}
 	return lf, true
 }
 
 // inFileLine reads ` in FILE:line N` filling all of t.
-func inFileLine(t []byte) (string, int, bool) {
+func inFileLine(t []byte) (span, int, bool) {
 	if !bytes.HasPrefix(t, []byte(" in ")) {
-		return "", 0, false
+		return span{}, 0, false
 	}
-	t = t[4:]
 	k := bytes.LastIndex(t, []byte(":line "))
-	if k <= 0 {
-		return "", 0, false
+	if k <= 4 {
+		return span{}, 0, false
 	}
-	num := t[k+6:]
-	line, ok := decimal(num)
+	line, ok := decimal(t[k+6:])
 	if !ok {
-		return "", 0, false
+		return span{}, 0, false
 	}
-	return string(t[:k]), line, true
+	return span{4, k}, line, true
 }
 
 // decimal reads a whole slice of 1 to 9 digits.
@@ -288,7 +323,7 @@ func decimal(b []byte) (int, bool) {
 
 // methodName returns the length of a qualified managed method name at the
 // start of t: identifier characters and `.<>|`$@'-~`, generic arguments in
-// `[…]`, at least one dot, not starting with a digit.
+// `[…]`, at least one dot (with needDot), not starting with a digit.
 func methodName(t []byte, needDot bool) (int, bool) {
 	n, depth, dots := 0, 0, 0
 	for n < len(t) {
@@ -347,17 +382,32 @@ func matchParen(t []byte, i int) int {
 	return -1
 }
 
-// parseParams splits `Int32 x, Func`2, String[] args`.
-func parseParams(b []byte) []aotsym.Param {
-	b = trimSpace(b)
-	if len(b) == 0 {
+// parseParams splits `Int32 x, Func`2, String[] args`; the strings are
+// substrings of s.
+func parseParams(s string) []aotsym.Param {
+	s = strings.Trim(s, " \t")
+	if len(s) == 0 {
 		return nil
 	}
-	var out []aotsym.Param
+	n := 1
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[', '<', '(':
+			depth++
+		case ']', '>', ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				n++
+			}
+		}
+	}
+	out := make([]aotsym.Param, 0, n)
 	depth, start := 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i < len(b) {
-			switch b[i] {
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			switch s[i] {
 			case '[', '<', '(':
 				depth++
 				continue
@@ -372,13 +422,13 @@ func parseParams(b []byte) []aotsym.Param {
 				continue
 			}
 		}
-		p := trimSpace(b[start:i])
+		p := strings.Trim(s[start:i], " \t")
 		start = i + 1
 		var par aotsym.Param
-		if k := bytes.LastIndexByte(p, ' '); k > 0 {
-			par.Type, par.Name = string(trimSpace(p[:k])), string(p[k+1:])
+		if k := strings.LastIndexByte(p, ' '); k > 0 {
+			par.Type, par.Name = strings.TrimRight(p[:k], " \t"), p[k+1:]
 		} else {
-			par.Type = string(p)
+			par.Type = p
 		}
 		out = append(out, par)
 	}
@@ -401,18 +451,17 @@ func renderedFrame(t []byte) (lineFrame, bool) {
 		return lineFrame{}, false
 	}
 	inner := t[j+2 : k]
-	var lf lineFrame
-	if x, ok := rvaFrame(inner); ok {
-		lf = x
-	} else if x, ok := bareFrame(inner); ok {
-		lf = x
-	} else {
-		return lineFrame{}, false
+	lf, ok := rvaFrame(inner)
+	if !ok {
+		if lf, ok = bareFrame(inner); !ok {
+			return lineFrame{}, false
+		}
 	}
-	f := lf.f
-	f.Kind, f.File, f.Line = aotsym.FrameLined, file, line
-	f.Method = string(t[:j])
-	return lineFrame{f: f, textEnd: len(t), style: styleNone}, true
+	lf.shift(j + 2)
+	lf.kind, lf.file, lf.line = aotsym.FrameLined, file.add(k+1), line
+	lf.method = span{0, j}
+	lf.text, lf.style = span{0, len(t)}, styleNone
+	return lf, true
 }
 
 // bareFrame reads a native frame that is a single token: `module+0x1234`,
@@ -420,8 +469,7 @@ func renderedFrame(t []byte) (lineFrame, bool) {
 // `module(symbol+0x12) [0x7f…]`.
 func bareFrame(t []byte) (lineFrame, bool) {
 	tok := t
-	var addr uint64
-	hasAddr := false
+	lf := lineFrame{kind: aotsym.FrameNative, text: span{0, len(t)}, style: styleWrap, a: 0, b: len(t)}
 	if sp := bytes.IndexByte(t, ' '); sp >= 0 {
 		// glibc's trailing absolute address is the only thing allowed after it
 		tok = t[:sp]
@@ -433,24 +481,25 @@ func bareFrame(t []byte) (lineFrame, bool) {
 		if !ok || n != len(rest)-2 {
 			return lineFrame{}, false
 		}
-		addr, hasAddr = v, true
+		lf.address, lf.hasAddress = v, true
 	} else if k := bytes.LastIndexByte(t, '['); k > 0 && t[len(t)-1] == ']' && t[k-1] == ')' {
 		v, n, ok := hexNumber(t[k+1 : len(t)-1])
 		if !ok || n != len(t)-k-2 {
 			return lineFrame{}, false
 		}
-		tok, addr, hasAddr = t[:k], v, true
+		tok = t[:k]
+		lf.address, lf.hasAddress = v, true
 	}
-	f := aotsym.Frame{Kind: aotsym.FrameNative, Address: addr, HasAddress: hasAddr}
-	lf := lineFrame{textEnd: len(t), style: styleWrap, a: 0, b: len(t)}
-
+	if len(tok) < 4 {
+		return lineFrame{}, false // the shortest is `a+0x0`
+	}
 	switch {
 	case tok[0] == '(' && tok[len(tok)-1] == ')':
 		name, off, ok := nameOffset(tok[1 : len(tok)-1])
-		if !ok || !looksLikeModule(name) {
+		if !ok || !looksLikeModule(tok[1:1+name]) {
 			return lineFrame{}, false
 		}
-		f.Module, f.Offset, f.HasOffset = string(name), off, true
+		lf.module, lf.offset, lf.hasOffset = span{1, 1 + name}, off, true
 	case tok[len(tok)-1] == ')':
 		// glibc: module(symbol+0x12) or module(+0x1234)
 		open := bytes.IndexByte(tok, '(')
@@ -467,54 +516,50 @@ func bareFrame(t []byte) (lineFrame, bool) {
 		if !ok || plus+1+n != len(inner) {
 			return lineFrame{}, false
 		}
-		sym := inner[:plus]
-		if len(sym) > 0 && !validSymbol(sym) {
+		if plus > 0 && !validSymbol(inner[:plus]) {
 			return lineFrame{}, false
 		}
-		f.Module, f.Symbol, f.Offset, f.HasOffset = string(mod), string(sym), off, true
+		lf.module, lf.symbol = span{0, open}, span{open + 1, open + 1 + plus}
+		lf.offset, lf.hasOffset = off, true
 	default:
-		if hasAddr {
+		if lf.hasAddress {
 			return lineFrame{}, false
 		}
 		name, off, ok := nameOffset(tok)
 		if !ok {
 			return lineFrame{}, false
 		}
-		if bang := bytes.IndexByte(name, '!'); bang >= 0 {
-			mod, sym := name[:bang], name[bang+1:]
-			if len(mod) == 0 || !validToken(mod) || !validSymbol(sym) {
+		nm := tok[:name]
+		if bang := bytes.IndexByte(nm, '!'); bang >= 0 {
+			if bang == 0 || !validToken(nm[:bang]) || !validSymbol(nm[bang+1:]) {
 				return lineFrame{}, false
 			}
-			f.Module, f.Symbol = string(mod), string(sym)
-		} else if looksLikeModule(name) {
-			f.Module = string(name)
+			lf.module, lf.symbol = span{0, bang}, span{bang + 1, name}
+		} else if looksLikeModule(nm) {
+			lf.module = span{0, name}
 		} else {
-			if !validSymbol(name) {
+			if !validSymbol(nm) {
 				return lineFrame{}, false
 			}
-			f.Symbol = string(name)
+			lf.symbol = span{0, name}
 		}
-		f.Offset, f.HasOffset = off, true
+		lf.offset, lf.hasOffset = off, true
 	}
-	lf.f = f
 	return lf, true
 }
 
-// nameOffset splits `name+0x1f` (no spaces) at its last `+0x`.
-func nameOffset(t []byte) ([]byte, uint64, bool) {
+// nameOffset splits `name+0x1f` (no spaces) at its last `+0x` and returns the
+// length of the name.
+func nameOffset(t []byte) (int, uint64, bool) {
 	plus := bytes.LastIndex(t, []byte("+0x"))
 	if plus <= 0 {
-		return nil, 0, false
+		return 0, 0, false
 	}
 	off, n, ok := hexNumber(t[plus+1:])
-	if !ok || plus+1+n != len(t) {
-		return nil, 0, false
+	if !ok || plus+1+n != len(t) || !validToken(t[:plus]) {
+		return 0, 0, false
 	}
-	name := t[:plus]
-	if !validToken(name) {
-		return nil, 0, false
-	}
-	return name, off, true
+	return plus, off, true
 }
 
 // validToken rejects what cannot be a module or symbol: space, quotes, a URL,
@@ -588,12 +633,9 @@ func hashFrameAt(t []byte, rendered bool) (lineFrame, bool) {
 	for i < len(t) && t[i] == ' ' {
 		i++
 	}
-	start := i
-	f := aotsym.Frame{Kind: aotsym.FrameNative}
-	lf := lineFrame{textStart: start, textEnd: len(t), style: styleAppend, b: len(t)}
-	body := t[i:]
-	if v, n, ok := hexNumber(body); ok {
-		f.Address, f.HasAddress = v, true
+	lf := lineFrame{kind: aotsym.FrameNative, text: span{i, len(t)}, style: styleAppend, b: len(t)}
+	if v, n, ok := hexNumber(t[i:]); ok {
+		lf.address, lf.hasAddress = v, true
 		i += n
 		if i < len(t) && t[i] != ' ' {
 			return lineFrame{}, false
@@ -613,14 +655,14 @@ func hashFrameAt(t []byte, rendered bool) (lineFrame, bool) {
 	if k := bytes.LastIndex(r, []byte(" in ")); rendered && k >= 0 {
 		if file, line, ok := inFileLine(r[k:]); ok {
 			if inner, ok := hashFrameAt(t[:roff+k], false); ok {
-				g := inner.f
-				g.Kind, g.File, g.Line = aotsym.FrameLined, file, line
-				return lineFrame{f: g, textStart: start, textEnd: len(t)}, true
+				inner.kind, inner.file, inner.line = aotsym.FrameLined, file.add(roff+k), line
+				inner.text, inner.style = span{inner.text.s, len(t)}, styleNone
+				return inner, true
 			}
 		}
 	}
 	switch {
-	case len(r) > 0 && r[0] == '(' && f.HasAddress:
+	case len(r) > 0 && r[0] == '(' && lf.hasAddress:
 		// #1 0x7f… (module+0x1f50f)
 		if r[len(r)-1] != ')' {
 			return lineFrame{}, false
@@ -629,9 +671,9 @@ func hashFrameAt(t []byte, rendered bool) (lineFrame, bool) {
 		if !ok {
 			return lineFrame{}, false
 		}
-		f.Module, f.Offset, f.HasOffset = string(name), off, true
+		lf.module, lf.offset, lf.hasOffset = span{roff + 1, roff + 1 + name}, off, true
 		lf.style, lf.a, lf.b = styleParen, roff, roff+len(r)
-	case bytes.HasPrefix(r, []byte("in ")) && f.HasAddress:
+	case bytes.HasPrefix(r, []byte("in ")) && lf.hasAddress:
 		s := r[3:]
 		soff := roff + 3
 		if len(s) == 0 {
@@ -641,53 +683,48 @@ func hashFrameAt(t []byte, rendered bool) (lineFrame, bool) {
 		if s[len(s)-1] == ')' {
 			if k := bytes.LastIndex(s, []byte(" (")); k > 0 {
 				if name, off, ok := nameOffset(s[k+2 : len(s)-1]); ok {
-					f.Symbol, f.Module, f.Offset, f.HasOffset = string(s[:k]), string(name), off, true
+					lf.symbol, lf.module = span{soff, soff + k}, span{soff + k + 2, soff + k + 2 + name}
+					lf.offset, lf.hasOffset = off, true
 					lf.style, lf.named, lf.a, lf.b = styleParen, true, soff+k+1, soff+len(s)
 					break
 				}
 			}
 		}
-		if ok := gdbTail(s, &f); ok {
-			if f.Symbol == "??" {
-				lf.c, lf.d = soff, soff+2
-			}
+		if gdbTail(s, soff, &lf) {
 			break
 		}
 		// sanitizer, symbolized: sym /src/file.c:12:3
 		if k := bytes.LastIndexByte(s, ' '); k > 0 {
 			if file, line, ok := colonLine(s[k+1:]); ok {
-				f.Kind, f.Symbol, f.File, f.Line = aotsym.FrameLined, string(s[:k]), file, line
-				lf.style = styleNone
+				lf.kind, lf.symbol, lf.file, lf.line = aotsym.FrameLined, span{soff, soff + k}, file.add(soff+k+1), line
 				break
 			}
 		}
 		// gdb without a library: sym (args)
-		sym, ok := gdbSymbol(s)
-		if !ok {
+		if !gdbSymbol(s) {
 			return lineFrame{}, false
 		}
-		f.Symbol = sym
-		if sym == "??" {
-			lf.c, lf.d = soff, soff+2
-		}
+		lf.symbol = span{soff, soff + bytes.Index(s, []byte(" ("))}
 	default:
 		// gdb frame without an address: sym (args) at file.c:12 / from lib
-		if f.HasAddress || !gdbTail(r, &f) {
+		if lf.hasAddress || !gdbTail(r, roff, &lf) {
 			return lineFrame{}, false
 		}
 	}
-	if f.Kind == aotsym.FrameLined {
+	if lf.kind == aotsym.FrameLined {
 		lf.style = styleNone
 	}
-	if f.Symbol != "" && f.Symbol != "??" {
+	if sym := t[lf.symbol.s:lf.symbol.e]; string(sym) == "??" {
+		lf.c, lf.d = lf.symbol.s, lf.symbol.e
+	} else if len(sym) > 0 {
 		lf.named = true
 	}
-	lf.f = f
 	return lf, true
 }
 
-// gdbTail reads `sym (args) from lib` or `sym (args) at file.c:12`.
-func gdbTail(s []byte, f *aotsym.Frame) bool {
+// gdbTail reads `sym (args) from lib` or `sym (args) at file.c:12` (s starts at
+// offset base of the line).
+func gdbTail(s []byte, base int, lf *lineFrame) bool {
 	open := bytes.Index(s, []byte(" ("))
 	if open <= 0 {
 		return false
@@ -703,54 +740,49 @@ func gdbTail(s []byte, f *aotsym.Frame) bool {
 	rest := s[close+1:]
 	switch {
 	case bytes.HasPrefix(rest, []byte(" from ")) && len(rest) > 6:
-		lib := rest[6:]
-		if bytes.IndexByte(lib, ' ') >= 0 {
+		if bytes.IndexByte(rest[6:], ' ') >= 0 {
 			return false
 		}
-		f.Symbol, f.Module = string(sym), string(lib)
+		lf.symbol, lf.module = span{base, base + open}, span{base + close + 7, base + len(s)}
 		return true
 	case bytes.HasPrefix(rest, []byte(" at ")):
 		file, line, ok := colonLine(rest[4:])
 		if !ok {
 			return false
 		}
-		f.Kind, f.Symbol, f.File, f.Line = aotsym.FrameLined, string(sym), file, line
+		lf.kind, lf.symbol, lf.file, lf.line = aotsym.FrameLined, span{base, base + open}, file.add(base+close+5), line
 		return true
 	}
 	return false
 }
 
-// gdbSymbol reads `sym (args)` filling all of s.
-func gdbSymbol(s []byte) (string, bool) {
+// gdbSymbol reports whether s is `sym (args)`.
+func gdbSymbol(s []byte) bool {
 	open := bytes.Index(s, []byte(" ("))
 	if open <= 0 || s[len(s)-1] != ')' || matchParen(s, open+1) != len(s)-1 {
-		return "", false
+		return false
 	}
-	sym := s[:open]
-	if !validSymbol(sym) && string(sym) != "??" {
-		return "", false
-	}
-	return string(sym), true
+	return validSymbol(s[:open]) || string(s[:open]) == "??"
 }
 
 // colonLine reads `file.c:12` or `file.c:12:3`.
-func colonLine(s []byte) (string, int, bool) {
+func colonLine(s []byte) (span, int, bool) {
 	k := bytes.LastIndexByte(s, ':')
 	if k <= 0 {
-		return "", 0, false
+		return span{}, 0, false
 	}
 	if n, ok := decimal(s[k+1:]); ok {
 		if j := bytes.LastIndexByte(s[:k], ':'); j > 0 {
 			if m, ok := decimal(s[j+1 : k]); ok {
-				return string(s[:j]), m, true // file:line:column
+				return span{0, j}, m, true // file:line:column
 			}
 		}
 		if bytes.IndexByte(s[:k], ' ') >= 0 {
-			return "", 0, false
+			return span{}, 0, false
 		}
-		return string(s[:k]), n, true
+		return span{0, k}, n, true
 	}
-	return "", 0, false
+	return span{}, 0, false
 }
 
 // decodeRune is utf8.DecodeRune that reports invalid bytes as RuneError.

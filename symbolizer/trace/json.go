@@ -528,34 +528,38 @@ func (p *parser) lambdaError(s *seg, n *jnode, path string, outer *textState) {
 			}
 		}
 	}
+	// Only the first `cause` and `causes` count: repeated keys must not make
+	// the walk exponential.
+	cause := n.member(s.text, "cause")
+	causesNode := n.member(s.text, "causes")
 	var causes []*jnode
-	if cs := n.member(s.text, "causes"); cs != nil && cs.kind == jArray {
-		causes = cs.elems
+	if causesNode != nil && causesNode.kind == jArray {
+		causes = causesNode.elems
 	}
 	// cause repeats causes[0] (an AggregateException's InnerException is its
 	// first inner exception); when it does not, it gets a path of its own.
-	causePath := func() string {
-		c := n.member(s.text, "cause")
-		if len(causes) == 0 || (c != nil && sameError(s.text, c, causes[0])) {
-			return path + ".0"
-		}
-		return path + "." + strconv.Itoa(len(causes))
+	causePath := path + ".0"
+	if cause != nil && len(causes) > 0 && !sameError(s.text, cause, causes[0]) {
+		causePath = path + "." + strconv.Itoa(len(causes))
 	}
 	for _, m := range n.members {
-		switch m.key.str(s.text) {
-		case "errorType", "errorMessage", "stackTrace":
-		case "cause":
-			if isErrorObject(s.text, m.val) {
-				p.lambdaError(s, m.val, causePath(), outer)
+		switch {
+		case m.val == cause:
+			if isErrorObject(s.text, cause) {
+				p.lambdaError(s, cause, causePath, outer)
 			}
-		case "causes":
+		case m.val == causesNode:
 			for i, c := range causes {
 				if isErrorObject(s.text, c) {
 					p.lambdaError(s, c, path+"."+strconv.Itoa(i), outer)
 				}
 			}
 		default:
-			p.walkJSON(s, m.val, outer)
+			switch m.key.str(s.text) {
+			case "errorType", "errorMessage", "stackTrace", "cause", "causes":
+			default:
+				p.walkJSON(s, m.val, outer)
+			}
 		}
 	}
 }

@@ -78,6 +78,25 @@ func message(b []byte) string {
 // parseText reads s line by line.
 func (p *parser) parseText(s *seg, st *textState) {
 	text := s.text
+	// a string that is itself a JSON document (a Lambda error document
+	// logged pretty-printed, say)
+	if !st.pinned && s.level > 0 && s.level < maxStringLevels {
+		i := 0
+		for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n') {
+			i++
+		}
+		if i < len(text) && (text[i] == '{' || text[i] == '[') {
+			if vals, ok := parseJSONValues(text); ok {
+				p.endText(st)
+				inner := newTextState()
+				for _, v := range vals {
+					p.walkJSON(s, v, inner)
+				}
+				p.endText(inner)
+				return
+			}
+		}
+	}
 	for start := 0; start <= len(text) && !p.stopped(); {
 		end := bytes.IndexByte(text[start:], '\n')
 		next := 0
@@ -230,12 +249,12 @@ func (p *parser) frameLine(s *seg, st *textState, off int, t []byte, lf *lineFra
 		p.promoteWeak(st)
 	}
 	st.weak = false
-	f := lf.f
-	f.Text = string(t[lf.textStart:lf.textEnd])
-	f.Start = s.raw(off + lf.textStart)
-	f.End = s.raw(off + lf.textEnd)
+	in := string(t[:lf.inputEnd])
+	f := lf.build(in)
+	f.Start = s.raw(off + lf.text.s)
+	f.End = s.raw(off + lf.text.e)
 	fi := frameInfo{
-		input: string(t[:lf.inputEnd]),
+		input: in,
 		style: lf.style,
 		level: s.level,
 		a:     s.raw(off + lf.a),
