@@ -10,7 +10,9 @@ const (
 	FrameManaged FrameKind = "managed"
 	// FrameLined already carries a source position
 	// (`at Ns.Type.M(Int32 x) in /src/File.cs:line 42`): a JIT trace, or a
-	// runtime that resolves lines itself. It is recognised and left as it is.
+	// runtime that resolves lines itself; also a native frame that names its
+	// file (gdb's `at file.c:12`, a sanitizer's `file.c:12:3`). It is
+	// recognised and left as it is.
 	FrameLined FrameKind = "lined"
 	// FrameRVA is a Native AOT frame without stack-trace metadata:
 	// `at app!<BaseAddress>+0x1a2b`, where the number is the RVA in module app.
@@ -36,8 +38,8 @@ type Param struct {
 type Frame struct {
 	Kind FrameKind `json:"kind"`
 	// Text is the frame as it appeared, trimmed of surrounding space and of the
-	// leading `at ` (`Ns.Type.M(Int32) + 0x1c`); for gdb frames the whole line
-	// after `#N`.
+	// leading `at ` (`Ns.Type.M(Int32) + 0x1c`); for numbered frames (gdb,
+	// sanitizers) the whole line after `#N`.
 	Text string `json:"text"`
 	// Start and End are the byte offsets of Text in the input as given. For a
 	// frame inside a JSON string they are offsets of the escaped text in the raw
