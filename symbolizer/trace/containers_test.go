@@ -195,6 +195,25 @@ func TestContainers(t *testing.T) {
 		}
 	}
 
+	t.Run("one event per line", func(t *testing.T) {
+		// ECS and EC2 agents send every line as an event of its own, so the
+		// console and the aws CLI show a timestamp on each line
+		var b strings.Builder
+		var msgs []string
+		for _, l := range logs {
+			_, msg, _ := strings.Cut(l, "\tfail\t")
+			for line := range strings.Lines(msg) {
+				b.WriteString("2026-11-25T10:15:30.123Z\t" + line)
+				msgs = append(msgs, line)
+			}
+		}
+		d := parseChecked(t, "line events", []byte(b.String()), FormatCloudWatch)
+		checkRoots(t, "line events", d, cases)
+		in := marshal(t, filterDoc(msgs), false)
+		d = parseChecked(t, "line events, filter-log-events", in, FormatAWSLogs)
+		checkRoots(t, "line events, filter-log-events", d, cases)
+	})
+
 	for _, esc := range []bool{false, true} {
 		t.Run(fmt.Sprintf("aws logs filter-log-events (escapeHTML=%v)", esc), func(t *testing.T) {
 			in := marshal(t, filterDoc(logs), esc)
@@ -395,5 +414,39 @@ func TestTraceDocument(t *testing.T) {
 		`"summary":{"not_found":1,"resolved":2}}`
 	if string(b) != want {
 		t.Errorf("trace\n got %s\nwant %s", b, want)
+	}
+}
+
+// Lambda error documents of other shapes: no stack trace (the runtime's own
+// errors), a stack trace as one string, a cause that is not causes[0].
+func TestLambdaErrorShapes(t *testing.T) {
+	cases := []struct {
+		in      string
+		paths   []string // exceptions
+		frames  []string // FrameException
+		formats string
+	}{
+		{`{"errorType":"Runtime.ExitError","errorMessage":"RequestId: 0fe9faaa-7689-52d8-8d3c-c35339bd9e73 Error: Runtime exited with error: signal: aborted"}`,
+			[]string{"0"}, []string{}, FormatLambdaError},
+		{`{"errorType":"InvalidOperationException","errorMessage":"x","stackTrace":"at A.B() + 0x1\n--- End of stack trace from previous location ---\nat A.C() + 0x2"}`,
+			[]string{"0"}, []string{"0", "0"}, FormatLambdaError},
+		{`{"errorType":"AggregateException","errorMessage":"x","stackTrace":["at A.B() + 0x1"],"cause":{"errorType":"E","errorMessage":"c","stackTrace":["at A.C() + 0x2"]},"causes":[{"errorType":"F","errorMessage":"d","stackTrace":["at A.D() + 0x3"]}]}`,
+			[]string{"0", "0.0", "0.1"}, []string{"0", "0.1", "0.0"}, FormatLambdaError},
+		{`{"errorMessage":"no type"}`, nil, []string{}, FormatJSONEvents},
+	}
+	for _, c := range cases {
+		d := parseChecked(t, c.in, []byte(c.in), c.formats)
+		var paths []string
+		for _, e := range d.Exceptions {
+			paths = append(paths, e.Path)
+		}
+		if !slices.Equal(paths, c.paths) || !slices.Equal(d.FrameException, c.frames) {
+			t.Errorf("%s: exceptions %q, frames %q; want %q, %q", c.in, paths, d.FrameException, c.paths, c.frames)
+		}
+	}
+	// a console row of the platform's START line names the request
+	d, _ := Parse([]byte("2026-11-25T10:15:30.123Z\tSTART RequestId: 0fe9faaa-7689-52d8-8d3c-c35339bd9e73 Version: $LATEST\n"), DefaultLimits)
+	if !slices.Equal(d.RequestIDs, []string{"0fe9faaa-7689-52d8-8d3c-c35339bd9e73"}) {
+		t.Errorf("START row: %v", d.RequestIDs)
 	}
 }

@@ -268,3 +268,60 @@ func jsonValues(b []byte) bool {
 		n++
 	}
 }
+
+// The JIT's traces of the same scenarios: frames with ` in FILE:line N` are
+// lined at exactly the file and line cases.json recorded, framework frames
+// without a file are managed frames without an offset.
+func TestCorpusJITFrames(t *testing.T) {
+	n := 0
+	for _, m := range loadManifests(t) {
+		for ci := range m.Cases {
+			c := &m.Cases[ci]
+			for _, e := range c.Exceptions {
+				for _, f := range e.Frames {
+					if f.JIT == nil {
+						continue
+					}
+					d := parseOK(t, m.Variant, []byte(f.JIT.Printed))
+					if len(d.Frames) != 1 {
+						t.Errorf("%s/%s: %q: %d frames", m.Variant, c.Scenario, f.JIT.Printed, len(d.Frames))
+						continue
+					}
+					g := d.Frames[0]
+					switch {
+					case f.JIT.File != nil:
+						if g.Kind != aotsym.FrameLined || g.File != *f.JIT.File || g.Line != *f.JIT.Line {
+							t.Errorf("%q: %s %s:%d, want lined %s:%d", f.JIT.Printed, g.Kind, g.File, g.Line, *f.JIT.File, *f.JIT.Line)
+						}
+					case g.Kind != aotsym.FrameManaged || g.HasOffset:
+						t.Errorf("%q: %s, want managed without offset", f.JIT.Printed, g.Kind)
+					}
+					n++
+				}
+			}
+			// the whole JIT trace: every line that starts with "at " is a frame
+			b, err := os.ReadFile(filepath.Join(m.Dir, "jit", c.Scenario+".stdout"))
+			if err != nil {
+				continue // nostacktrace and arm64 take their JIT answers from another variant
+			}
+			ts := section(t, string(b), "=== Exception.ToString() ===\n", "=== frames ===")
+			want := 0
+			for l := range strings.Lines(ts) {
+				if strings.HasPrefix(strings.TrimSpace(l), "at ") {
+					want++
+				}
+			}
+			d := parseOK(t, m.Variant, []byte(ts))
+			if len(d.Frames) != want {
+				t.Errorf("%s/jit/%s: %d frames, want %d", m.Variant, c.Scenario, len(d.Frames), want)
+			}
+			if len(d.Exceptions) != len(c.Exceptions) {
+				t.Errorf("%s/jit/%s: %d exceptions, want %d", m.Variant, c.Scenario, len(d.Exceptions), len(c.Exceptions))
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("only %d JIT frames checked", n)
+	}
+	t.Logf("%d JIT frames checked", n)
+}

@@ -495,16 +495,19 @@ func clipID(s string) string {
 }
 
 // isLambdaError reports whether an object is a Lambda error document: a
-// `stackTrace` array next to `errorType` or `errorMessage`.
+// string errorType or errorMessage next to a stackTrace, or both strings
+// (Runtime.ExitError and the like have no stack trace).
 func isLambdaError(src []byte, n *jnode) bool {
 	if n.kind != jObject {
 		return false
 	}
-	st := n.member(src, "stackTrace")
-	if st == nil || st.kind != jArray {
-		return false
+	typ, msg := n.member(src, "errorType"), n.member(src, "errorMessage")
+	hasType, hasMsg := typ != nil && typ.kind == jString, msg != nil && msg.kind == jString
+	if hasType && hasMsg {
+		return true
 	}
-	return n.member(src, "errorType") != nil || n.member(src, "errorMessage") != nil
+	st := n.member(src, "stackTrace")
+	return st != nil && (st.kind == jArray || st.kind == jString) && (hasType || hasMsg)
 }
 
 // lambdaError records the exception of a Lambda error document at path, its
@@ -517,7 +520,11 @@ func (p *parser) lambdaError(s *seg, n *jnode, path string, outer *textState) {
 	msg := n.member(s.text, "errorMessage").str(s.text)
 	listed := p.addException(path, typ, msg)
 	if st := n.member(s.text, "stackTrace"); st != nil {
-		for _, e := range st.elems {
+		elems := st.elems
+		if st.kind == jString {
+			elems = []*jnode{st} // one string of lines
+		}
+		for _, e := range elems {
 			if e.kind != jString {
 				continue
 			}

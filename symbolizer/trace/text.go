@@ -27,7 +27,7 @@ type textState struct {
 	pinned              bool
 	pinPath             string // pinned: every frame belongs to this exception
 	listed              bool   // pinned: list the frames in the exception
-	lastEvent, lastLine int
+	requestID           string // of the last CloudWatch prefix
 }
 
 func newTextState() *textState { return &textState{listed: true} }
@@ -122,18 +122,27 @@ func (p *parser) parseLine(s *seg, st *textState, ls, le int) {
 	off := ls
 
 	if !st.pinned {
-		// a CloudWatch prefix starts a new log event
+		// A CloudWatch prefix starts a new log event. An event of another
+		// request starts afresh; otherwise the trace may go on, as it does
+		// where every line is an event of its own (ECS, EC2 agents).
 		if msg, rid, ok := cloudWatchPrefix(line); ok {
 			if s.level == 0 {
 				p.sawCloudWatch = true
 			}
 			p.addRequestID(rid)
-			p.endText(st)
+			if rid != "" && rid != st.requestID {
+				p.endText(st)
+				st.requestID = rid
+			} else {
+				p.endCont(st)
+			}
 			line = line[msg:]
 			off += msg
-		} else if rid, ok := platformLine(line); ok {
+		}
+		if rid, ok := platformLine(line); ok {
 			p.addRequestID(rid)
 			p.endText(st)
+			st.requestID = rid
 			return
 		}
 	}
