@@ -15,19 +15,19 @@ type textState struct {
 
 	// cont is the path of the exception whose message continues on the next
 	// line, "" when none; the message is contSeg.text[contStart:contEnd].
-	cont                string
-	contSeg             *seg
-	contStart, contEnd  int
-	weak                bool // the previous line may be a header: kept until a frame confirms it
-	weakType            string
-	weakSeg             *seg
-	weakStart, weakEnd  int // its message
-	weakLine            int // line number of the candidate
-	line                int // lines seen
-	pinned              bool
-	pinPath             string // pinned: every frame belongs to this exception
-	listed              bool   // pinned: list the frames in the exception
-	requestID           string // of the last CloudWatch prefix
+	cont               string
+	contSeg            *seg
+	contStart, contEnd int
+	weak               bool // the previous line may be a header: kept until a frame confirms it
+	weakType           string
+	weakSeg            *seg
+	weakStart, weakEnd int // its message
+	weakLine           int // line number of the candidate
+	line               int // lines seen
+	pinned             bool
+	pinPath            string // pinned: every frame belongs to this exception
+	listed             bool   // pinned: list the frames in the exception
+	requestID          string // of the last CloudWatch prefix
 }
 
 func newTextState() *textState { return &textState{listed: true} }
