@@ -352,6 +352,12 @@ Unhandled exception. Boom: no namespace
 		t.Errorf("build IDs %v", d.BuildIDs)
 	}
 
+	// a byte order mark is not part of the first line
+	d, _ = Parse([]byte("\ufeffSystem.Exception: x\r\n   at A.B() + 0x1\r\n"), DefaultLimits)
+	if len(d.Frames) != 1 || d.FrameException[0] != "0" || d.Frames[0].Start != 30 {
+		t.Errorf("BOM: %+v", d.Frames)
+	}
+
 	// frames with no header: no exception
 	d, _ = Parse([]byte("   at A.B() + 0x1\n   at A.C() + 0x2\n"), DefaultLimits)
 	if !slices.Equal(d.FrameException, []string{"", ""}) || len(d.Exceptions) != 0 {

@@ -120,6 +120,9 @@ func (p *parser) parseLine(s *seg, st *textState, ls, le int) {
 		line = line[:len(line)-1]
 	}
 	off := ls
+	if ls == 0 && len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+		line, off = line[3:], 3 // a byte order mark
+	}
 
 	if !st.pinned {
 		// A CloudWatch prefix starts a new log event. An event of another
