@@ -66,6 +66,13 @@ type CacheReporter interface {
 	CacheStats() CacheStats
 }
 
+// Forgetter is implemented by a Symbolicator that keeps opened builds: the
+// server calls Forget after a build was deleted or got a new file, so a stale
+// index is not used.
+type Forgetter interface {
+	Forget(id aotsym.BuildID)
+}
+
 // Backend is what the routes work on: the store of builds and the symbolicator
 // over it. The server answers 503 on routes that need it until it is attached.
 type Backend struct {
@@ -191,6 +198,13 @@ func New(cfg Config) *Server {
 func (s *Server) Attach(b Backend) {
 	s.backend.Store(&b)
 	s.metrics.refreshBuildCount(context.Background())
+}
+
+// forget tells the symbolicator to drop what it holds of a build.
+func (b *Backend) forget(id aotsym.BuildID) {
+	if f, ok := b.Symbolicator.(Forgetter); ok {
+		f.Forget(id)
+	}
 }
 
 // Drain marks the server as shutting down: /readyz fails from now on, so a

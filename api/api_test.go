@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"regexp"
@@ -271,12 +272,26 @@ func TestTags(t *testing.T) {
 	if got := list("?tag=service=orders"); len(got) != 2 {
 		t.Fatalf("after PUT, service=orders: %v", got)
 	}
+	// A new file and a delete make the symbolicator forget the build.
+	exe, _ := synthetic(3, true)
+	if resp, b := f.do("POST", "/v1/builds", bytes.NewReader(exe)); resp.StatusCode != 201 {
+		t.Fatalf("executable: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := f.do("DELETE", "/v1/builds/"+string(old), nil); resp.StatusCode != 200 {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	f.sym.mu.Lock()
+	forgot := fmt.Sprint(f.sym.forgot)
+	f.sym.mu.Unlock()
+	if !strings.HasSuffix(forgot, fmt.Sprintf("%s %s]", other, old)) {
+		t.Fatalf("forgotten builds %s; want ... %s %s", forgot, other, old)
+	}
 
 	// Re-uploading the same file is 200 and changes nothing but tags.
-	raw, _ := synthetic(1, false)
+	raw, _ := synthetic(2, false)
 	resp, b = f.do("POST", "/v1/builds", bytes.NewReader(raw))
 	var ur client.UploadResult
-	if json.Unmarshal(b, &ur); resp.StatusCode != 200 || ur.Created || ur.Added || ur.BuildID != old {
+	if json.Unmarshal(b, &ur); resp.StatusCode != 200 || ur.Created || ur.Added || ur.BuildID != newer {
 		t.Fatalf("re-upload: %d %s", resp.StatusCode, b)
 	}
 }

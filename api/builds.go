@@ -69,6 +69,7 @@ func (s *Server) upload(c *gin.Context) {
 	}
 	s.metrics.uploads.WithLabelValues(result).Inc()
 	if status == http.StatusCreated {
+		b.forget(res.Build.ID)
 		if f, ok := res.Build.File(res.Kind); ok {
 			s.metrics.upBytes.Add(float64(f.Size))
 		}
@@ -145,6 +146,7 @@ func (s *Server) deleteBuild(c *gin.Context) {
 		s.fail(c, notFoundHint(err, id))
 		return
 	}
+	b.forget(id)
 	s.metrics.refreshBuildCount(c.Request.Context())
 	s.log.Info("delete", "build_id", string(id))
 	c.JSON(http.StatusOK, client.DeleteResult{BuildID: id, Deleted: true})

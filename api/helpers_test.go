@@ -34,6 +34,7 @@ type recSym struct {
 	// started is closed (once) when a blocked call begins.
 	started chan struct{}
 	once    sync.Once
+	forgot  []aotsym.BuildID
 }
 
 func (r *recSym) record(o SymbolicateOptions) {
@@ -250,3 +251,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func (r *recSym) Forget(id aotsym.BuildID) {
+	r.mu.Lock()
+	r.forgot = append(r.forgot, id)
+	r.mu.Unlock()
+}

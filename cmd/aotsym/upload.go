@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api/client"
+	"github.com/aotsym/aotsym/symbolizer/elfindex"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
@@ -279,53 +278,21 @@ func compressed(r io.Reader, enc string) io.Reader {
 	return pr
 }
 
-// inspectELF reads a file's GNU build ID and whether it is the executable
-// (its sections hold code) or the debug file, the way the server decides.
+// inspectELF reads a file's GNU build ID and its role in the build, with the
+// same reader the server's indexer uses (elfindex.Inspect): a file whose
+// sections hold code is the executable, anything else the debug file.
 func inspectELF(r io.ReaderAt, size int64) (aotsym.BuildID, aotsym.FileKind, error) {
-	f, err := elf.NewFile(io.NewSectionReader(r, 0, size))
+	in, err := elfindex.Inspect(r, size)
 	if err != nil {
-		return "", "", aotsym.Errorf(aotsym.EINVALID, "not an ELF file (%v): upload the Linux executable or its .dbg", err)
+		return "", "", err
 	}
-	var id aotsym.BuildID
-	kind := aotsym.FileDebug
-	for _, s := range f.Sections {
-		switch {
-		case s.Type == elf.SHT_NOTE && id == "":
-			id = buildIDNote(s, f.ByteOrder)
-		case s.Flags&elf.SHF_EXECINSTR != 0 && s.Type != elf.SHT_NOBITS && s.Size > 0:
-			kind = aotsym.FileExecutable
-		}
+	if in.BuildID == "" {
+		return "", "", aotsym.Errorf(aotsym.EINVALID, "the ELF file has no GNU build ID note: link with --build-id (dotnet publish does by default)")
 	}
-	if id == "" {
-		return "", "", aotsym.Errorf(aotsym.EINVALID, "the ELF file has no GNU build ID note: link with --build-id (the .NET SDK does by default)")
+	if in.HasCode {
+		return in.BuildID, aotsym.FileExecutable, nil
 	}
-	return id, kind, nil
-}
-
-// buildIDNote reads an NT_GNU_BUILD_ID note from the first 4 KiB of a note
-// section.
-func buildIDNote(s *elf.Section, bo binary.ByteOrder) aotsym.BuildID {
-	b := make([]byte, min(s.Size, 4096))
-	if _, err := s.ReadAt(b, 0); err != nil && err != io.EOF {
-		return ""
-	}
-	for len(b) >= 12 {
-		namesz, descsz, typ := uint64(bo.Uint32(b)), uint64(bo.Uint32(b[4:])), bo.Uint32(b[8:])
-		nameEnd := 12 + (namesz+3)&^3
-		descEnd := nameEnd + (descsz+3)&^3
-		if descEnd > uint64(len(b)) {
-			return ""
-		}
-		if typ == 3 && namesz == 4 && string(b[12:16]) == "GNU\x00" && descsz > 0 {
-			id, err := aotsym.ParseBuildID(string(aotsym.BuildIDFromBytes(b[nameEnd : nameEnd+descsz])))
-			if err != nil {
-				return ""
-			}
-			return id
-		}
-		b = b[descEnd:]
-	}
-	return ""
+	return in.BuildID, aotsym.FileDebug, nil
 }
 
 // progressBar draws one line on a terminal, at most ten times a second.
