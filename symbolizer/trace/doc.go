@@ -66,7 +66,7 @@
 // # Rendering
 //
 // Document.RenderText returns the input byte for byte, except that every frame
-// whose result is "resolved" with a File is rewritten:
+// whose result is "resolved" with a File and a Line is rewritten:
 //
 //	managed   at Ns.Type.<M>d__7.MoveNext() + 0x19c
 //	       -> at Ns.Type.<M>d__7.MoveNext() in /src/OrderService.cs:line 42

@@ -206,6 +206,10 @@ func TestRenderForms(t *testing.T) {
 		{"   at Ns.Type.M() + 0x5c", aotsym.FrameResult{Status: aotsym.StatusNoLine, Function: "Ns.Type.M()"}, "   at Ns.Type.M() + 0x5c"},
 		{"   at Ns.Type.M() + 0x5c", aotsym.FrameResult{Status: aotsym.StatusResolved, Function: "Ns.Type.M()"}, "   at Ns.Type.M() + 0x5c"},
 		{"   at Ns.Type.M() in /a.cs:line 1", managed, "   at Ns.Type.M() in /a.cs:line 1"},
+		{"   at Ns.Type.M() + 0x5c", aotsym.FrameResult{Status: aotsym.StatusResolved, File: "/a.cs"}, "   at Ns.Type.M() + 0x5c"},
+		// names from a debug file cannot add lines
+		{"   at app!<BaseAddress>+0x1a", aotsym.FrameResult{Status: aotsym.StatusResolved, Function: "F\n   at Evil.Frame() + 0x1", File: "/a\r\n.cs", Line: 3},
+			"   at F?   at Evil.Frame() + 0x1 (app!<BaseAddress>+0x1a) in /a??.cs:line 3"},
 		// JSON: the rewrite is escaped, everything else kept as it was
 		{`{"message":"   at Ns.Type.M() + 0x5c\n\u003c---"}`, aotsym.FrameResult{Status: aotsym.StatusResolved, File: `C:\src\"quoted"\Ünï.cs`, Line: 7},
 			`{"message":"   at Ns.Type.M() in C:\\src\\\"quoted\"\\Ünï.cs:line 7\n\u003c---"}`},

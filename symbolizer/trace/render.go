@@ -16,7 +16,8 @@ type edit struct {
 }
 
 // RenderText returns the input with every resolved frame rewritten the way the
-// JIT prints it (doc.go, "Rendering"). results[i] is the answer for Frames[i];
+// JIT prints it (doc.go, "Rendering"): status "resolved" with a File and a
+// Line. results[i] is the answer for Frames[i];
 // a nil or short slice leaves the rest unresolved. Nothing else changes: with no
 // resolved frame the result is the input byte for byte, and JSON stays JSON.
 func (d *Document) RenderText(results []aotsym.FrameResult) []byte {
@@ -26,7 +27,7 @@ func (d *Document) RenderText(results []aotsym.FrameResult) []byte {
 			break
 		}
 		r := &results[i]
-		if r.Status != aotsym.StatusResolved || r.File == "" {
+		if r.Status != aotsym.StatusResolved || r.File == "" || r.Line <= 0 {
 			continue
 		}
 		edits = d.frameEdits(edits, i, r)
@@ -50,19 +51,32 @@ func (d *Document) RenderText(results []aotsym.FrameResult) []byte {
 
 // position is what replaces a frame's offset: ` in FILE:line N`.
 func position(r *aotsym.FrameResult) string {
-	s := " in " + r.File
-	if r.Line > 0 {
-		s += ":line " + strconv.Itoa(r.Line)
-	}
-	return s
+	return " in " + oneLine(r.File) + ":line " + strconv.Itoa(r.Line)
 }
 
 // function names the code of a resolved frame for the rva and native forms.
 func function(r *aotsym.FrameResult) string {
 	if r.Function != "" {
-		return r.Function
+		return oneLine(r.Function)
 	}
-	return r.Symbol
+	return oneLine(r.Symbol)
+}
+
+// oneLine replaces control characters, so that a name read from a debug file
+// cannot add lines to the trace.
+func oneLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] < 0x20 || b[j] == 0x7f {
+					b[j] = '?'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func (d *Document) frameEdits(edits []edit, i int, r *aotsym.FrameResult) []edit {

@@ -120,6 +120,7 @@ func (p *parser) parseLine(s *seg, st *textState, ls, le int) {
 		line = line[:len(line)-1]
 	}
 	off := ls
+	lineEnd := ls + len(line) // before prefixes are cut off the front
 	if ls == 0 && len(line) >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
 		line, off = line[3:], 3 // a byte order mark
 	}
@@ -223,7 +224,7 @@ func (p *parser) parseLine(s *seg, st *textState, ls, le int) {
 	}
 	// message continuation
 	if st.cont != "" {
-		st.contEnd = ls + len(line)
+		st.contEnd = lineEnd
 		return
 	}
 	st.weak = false
