@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The binary under test, built once per test process.
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func aotsymBin(t *testing.T) string {
+	t.Helper()
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "aotsym-e2e-bin")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "aotsym")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", binary.path, ".")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binary.err = fmt.Errorf("go build ./cmd/aotsym: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.path != "" {
+		os.RemoveAll(filepath.Dir(binary.path))
+	}
+	os.Exit(code)
+}
+
+// cleanEnv is the test process's environment without AOTSYM_* variables, so
+// that a developer's settings cannot change what the tests see.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AOTSYM_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server is a running `aotsym serve` process.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuf
+	done chan error
+}
+
+// startServer runs `aotsym serve --data DATA --listen 127.0.0.1:0` with the
+// extra arguments and environment, and waits until /readyz answers 200.
+func startServer(t *testing.T, data string, env []string, args ...string) *server {
+	t.Helper()
+	all := append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+	cmd := exec.Command(aotsymBin(t), all...)
+	cmd.Env = cleanEnv(env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, logs: &syncBuf{}, done: make(chan error, 1)}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.Write([]byte(line + "\n"))
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				addr <- rec.Addr
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		s.done <- err
+		t.Fatalf("aotsym serve exited before listening: %v\n%s", err, s.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("aotsym serve did not listen within 60s:\n%s", s.logs.String())
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aotsym serve not ready within 60s:\n%s", s.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends sig and waits for the process to exit; it returns its exit error.
+func (s *server) stop(sig syscall.Signal) error {
+	s.t.Helper()
+	s.cmd.Process.Signal(sig)
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(60 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("aotsym serve did not stop within 60s of %v:\n%s", sig, s.logs.String())
+		return nil
+	}
+}
+
+// result of one CLI run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs the aotsym binary with args, the given environment and stdin.
+func cli(t *testing.T, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, aotsymBin(t), args...)
+	cmd.Env = cleanEnv(env...)
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("aotsym %s: %v", strings.Join(args, " "), err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// call sends one HTTP request and returns the status, headers and body.
+func call(t *testing.T, method, url string, body io.Reader, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// errorBody decodes an error document and checks its shape.
+func errorBody(t *testing.T, status, want int, b []byte, code string) string {
+	t.Helper()
+	var eb struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}
+	if status != want || json.Unmarshal(b, &eb) != nil || eb.Code != code || eb.Error == "" {
+		t.Fatalf("want %d %s, got %d %s", want, code, status, clip(b))
+	}
+	return eb.Error
+}
+
+func clip(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "…"
+	}
+	return string(b)
+}
+
+// chunked hides a body's length, so the request is sent without Content-Length.
+type chunked struct{ r io.Reader }
+
+func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// hasCommand reports whether the binary has a subcommand.
+func hasCommand(t *testing.T, name string) bool {
+	r := cli(t, nil, nil, "help", name)
+	return r.code == 0 && !strings.Contains(r.stdout+r.stderr, "Unknown help topic")
+}
