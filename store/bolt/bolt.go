@@ -49,7 +49,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -510,8 +509,9 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) ([]aotsym.Buil
 }
 
 // FindByTags returns the newest build carrying all the tags (the newest build
-// of all when tags is empty). It walks the newest-first key list of one of
-// the tags, so its cost follows the builds carrying that tag.
+// of all when tags is empty). It intersects the tags' newest-first key lists
+// by seeking (a leapfrog join), so its cost follows the shortest list, and it
+// decodes one record: the answer.
 func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.Build, error) {
 	if err := store.ValidateTags(tags, nil); err != nil {
 		return aotsym.Build{}, err
@@ -523,24 +523,40 @@ func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.
 		}
 		return l[0], nil
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	prefix := tagPrefix(keys[0], tags[keys[0]])
 	var found *record
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketByTag).Cursor()
-		end := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
-		k, _ := c.Seek(end)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+		b := tx.Bucket(bucketByTag)
+		var lists []*tagList
+		for k, v := range tags {
+			l := &tagList{c: b.Cursor(), prefix: tagPrefix(k, v)}
+			if !l.seekAtMost(nil) {
+				return nil
+			}
+			lists = append(lists, l)
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
-			r, err := getRecord(tx, aotsym.BuildID(k[len(prefix)+8:]))
+		for {
+			// The oldest of the current entries is the newest candidate all
+			// lists may share; move every list back to it.
+			target := lists[0].at
+			for _, l := range lists[1:] {
+				if bytes.Compare(l.at, target) < 0 {
+					target = l.at
+				}
+			}
+			agree := true
+			for _, l := range lists {
+				if bytes.Equal(l.at, target) {
+					continue
+				}
+				if !l.seekAtMost(target) {
+					return nil
+				}
+				agree = agree && bytes.Equal(l.at, target)
+			}
+			if !agree {
+				continue
+			}
+			r, err := getRecord(tx, aotsym.BuildID(target[8:]))
 			if err != nil {
 				return err
 			}
@@ -548,8 +564,11 @@ func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.
 				found = r
 				return nil
 			}
+			// A lookup key out of step with its record: skip it.
+			if !lists[0].step() {
+				return nil
+			}
 		}
-		return nil
 	})
 	if err != nil {
 		return aotsym.Build{}, err
@@ -558,6 +577,49 @@ func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.
 		return aotsym.Build{}, store.NoBuildWithTags(tags)
 	}
 	return found.Build, nil
+}
+
+// tagList walks the newest-first key list of one tag.
+type tagList struct {
+	c      *bbolt.Cursor
+	prefix []byte
+	at     []byte // the current entry without the prefix: be64(created) id
+}
+
+// seekAtMost moves the list to its last entry not after target (its last
+// entry when target is nil) and reports whether there is one.
+func (l *tagList) seekAtMost(target []byte) bool {
+	var k []byte
+	if target == nil {
+		end := append(bytes.Clone(l.prefix[:len(l.prefix)-1]), 1)
+		if k, _ = l.c.Seek(end); k == nil {
+			k, _ = l.c.Last()
+		} else {
+			k, _ = l.c.Prev()
+		}
+	} else {
+		seek := append(bytes.Clone(l.prefix), target...)
+		if k, _ = l.c.Seek(seek); k == nil {
+			k, _ = l.c.Last()
+		} else if !bytes.Equal(k, seek) {
+			k, _ = l.c.Prev()
+		}
+	}
+	return l.set(k)
+}
+
+// step moves the list to its previous entry.
+func (l *tagList) step() bool {
+	k, _ := l.c.Prev()
+	return l.set(k)
+}
+
+func (l *tagList) set(k []byte) bool {
+	if k == nil || !bytes.HasPrefix(k, l.prefix) || len(k) < len(l.prefix)+8+aotsym.MinBuildIDHex {
+		return false
+	}
+	l.at = k[len(l.prefix):]
+	return true
 }
 
 func errOr(err, otherwise error) error {

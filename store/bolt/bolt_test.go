@@ -202,3 +202,26 @@ func TestCorruptIndexIsRebuilt(t *testing.T) {
 		t.Errorf("Index of a corrupted index: %d bytes, %v, %d rebuilds; want the original back after one rebuild", len(got), err, ix.Builds()-built)
 	}
 }
+
+// BenchmarkIngest compares Put of the web API .dbg (20 MB, DWARF 5) into bolt
+// with `llvm-gsymutil --convert` of the same file, in the same run. The test
+// indexer hashes the whole file; rerun with the real indexer for the real
+// comparison.
+func BenchmarkIngest(b *testing.B) {
+	path := storetest.Fixtures(b)["webapi"].Debug
+	b.Run("llvm-gsymutil", func(b *testing.B) { storetest.BenchGsymutil(b, path) })
+	b.Run("bolt", func(b *testing.B) {
+		s, err := Open(b.TempDir(), storetest.NewIndexer(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		storetest.BenchIngest(b, s, path)
+	})
+}
+
+// BenchmarkStoredBuilds measures List, Get, FindByTags and Index with 1, 100
+// and 1,000 stored builds, and the heap and RSS after using them all.
+func BenchmarkStoredBuilds(b *testing.B) {
+	storetest.BenchStoredBuilds(b, backend, []int{1, 100, 1000})
+}

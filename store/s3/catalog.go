@@ -99,6 +99,9 @@ func (c *catalog) referenced() map[string]bool {
 		for _, k := range e.rec.Objects {
 			out[k] = true
 		}
+		for _, k := range e.rec.TagKeys {
+			out[k] = true
+		}
 	}
 	return out
 }

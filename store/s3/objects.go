@@ -307,26 +307,28 @@ func (s *Store) deleteObjects(ctx context.Context, rels ...string) {
 	}
 }
 
-// sweep removes objects under files/ that no record names, and incomplete
+// sweep removes objects under files/ and tags/ that no record names, and incomplete
 // multipart uploads, once older than OrphanAge. It runs right after a full
 // catalog refresh; anything committed after that refresh is younger than
 // OrphanAge and left alone.
 func (s *Store) sweep(ctx context.Context) error {
 	referenced := s.cat.referenced()
 	cutoff := time.Now().Add(-s.opts.OrphanAge)
-	p := awss3.NewListObjectsV2Paginator(s.client, &awss3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: s.key("files/")})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return s.wrap("listing", "files/", err)
-		}
-		for _, o := range page.Contents {
-			rel := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
-			if referenced[rel] || o.LastModified == nil || o.LastModified.After(cutoff) {
-				continue
+	for _, dir := range []string{"files/", "tags/"} {
+		p := awss3.NewListObjectsV2Paginator(s.client, &awss3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: s.key(dir)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return s.wrap("listing", dir, err)
 			}
-			s.log.Info("s3: removing an object no build names (left by an upload that did not finish)", "key", aws.ToString(o.Key))
-			s.deleteObjects(ctx, rel)
+			for _, o := range page.Contents {
+				rel := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
+				if referenced[rel] || o.LastModified == nil || o.LastModified.After(cutoff) {
+					continue
+				}
+				s.log.Info("s3: removing an object no build names (left by an upload that did not finish)", "key", aws.ToString(o.Key))
+				s.deleteObjects(ctx, rel)
+			}
 		}
 	}
 	mp := awss3.NewListMultipartUploadsPaginator(s.client, &awss3.ListMultipartUploadsInput{Bucket: aws.String(s.bucket), Prefix: s.key("files/")})

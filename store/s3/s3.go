@@ -12,6 +12,8 @@
 //	files/<id>/debuginfo/<nonce>            the uploaded debug file, byte for byte
 //	files/<id>/executable/<nonce>           the uploaded executable
 //	files/<id>/index/v<version>-<nonce>     the index, in the Indexer's format <version>
+//	tags/<h>/<t>-<id>-<nonce>               empty: build <id> carries the tag whose
+//	                                        "key=value" hashes to <h>; <t> orders newest first
 //
 // Every data object is written once, under a key no other writer uses (a
 // random nonce), and never overwritten; the record names the objects that
@@ -36,16 +38,26 @@
 //     invisible, and removed by Expire once older than Options.OrphanAge.
 //
 // Delete removes the record first (If-Match, so a concurrent change is not
-// lost), then the objects it named.
+// lost), then the objects it named. Tag lookup objects follow the same rule
+// as data objects: written, under their writer's own key, before the record
+// that names them; deleted after the record stops naming them.
 //
 // # Listing and tags without reading every record
 //
-// List and FindByTags answer from a catalog held in memory: each build's
-// record and ETag. Before answering, the catalog is brought up to date with
-// one ListObjectsV2 of builds/ (1,000 builds per page, each with its ETag),
+// FindByTags lists the lookup objects of the query's tags (one small
+// ListObjectsV2 per tag, newest first, in parallel), walks the shortest list,
+// and confirms the first candidate by reading its record: one LIST per tag
+// and usually one GET, whatever the number of stored builds, and always
+// current, since lookup objects are written before the record that names
+// them. A lookup object whose record does not (or no longer) carry the tag is
+// skipped; Expire sweeps such leftovers.
+//
+// List answers from a catalog held in memory: each build's record and ETag.
+// Before answering, the catalog is brought up to date with one
+// ListObjectsV2 of builds/ (1,000 builds per page, each with its ETag),
 // fetching only the records whose ETag changed since the last look;
 // concurrent callers share one refresh. With 1,000 stored builds and nothing
-// changed, a List or FindByTags costs one LIST request, never 1,000 GETs.
+// changed, a List costs one LIST request, never 1,000 GETs.
 // Options.CatalogMaxAge trades that request for staleness. Get, Index and
 // OpenFile always read the record itself, so a build uploaded through one
 // server is served by every other one at once.
@@ -95,8 +107,8 @@ type Options struct {
 	// Concurrency is how many parts of one file are uploaded at once; 0
 	// means 4.
 	Concurrency int
-	// CatalogMaxAge is how old the listing behind List and FindByTags may be;
-	// 0 means it is brought up to date (one LIST request) on every call.
+	// CatalogMaxAge is how old the listing behind List may be; 0 means it is
+	// brought up to date (one LIST request) on every call.
 	CatalogMaxAge time.Duration
 	// TouchInterval is how often Touch calls are written; 0 means 1 minute.
 	TouchInterval time.Duration
@@ -153,6 +165,8 @@ type record struct {
 	Objects     map[aotsym.FileKind]string `json:"objects"`
 	IndexKey    string                     `json:"index_key"`
 	IndexSHA256 string                     `json:"index_sha256"`
+	// TagKeys maps each tag key to its lookup object (see tags.go).
+	TagKeys map[string]string `json:"tag_keys,omitempty"`
 }
 
 func (r *record) clone() *record {
@@ -166,6 +180,12 @@ func (r *record) clone() *record {
 		c.Tags = make(map[string]string, len(r.Tags))
 		for k, v := range r.Tags {
 			c.Tags[k] = v
+		}
+	}
+	if r.TagKeys != nil {
+		c.TagKeys = make(map[string]string, len(r.TagKeys))
+		for k, v := range r.TagKeys {
+			c.TagKeys[k] = v
 		}
 	}
 	return &c
@@ -330,7 +350,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	unlock := s.locks.Lock(up.ID)
 	defer unlock()
 
-	p := &putter{s: s, up: up, tags: opts.Tags, indexes: map[string]*builtIndex{}}
+	p := &putter{s: s, up: up, tags: opts.Tags, indexes: map[string]*builtIndex{}, hints: hints{s: s}}
 	defer p.cleanup()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		res, err := p.attempt(ctx)
@@ -350,6 +370,8 @@ type putter struct {
 	fileKey string                 // the upload's object, once written
 	indexes map[string]*builtIndex // by the SHA-256 of the other file ("" for none)
 	used    map[string]bool        // object keys a committed record names
+	hints   hints
+	final   *record // the record this Put committed
 }
 
 type builtIndex struct {
@@ -401,11 +423,15 @@ func (p *putter) attempt(ctx context.Context) (store.PutResult, error) {
 			next.Objects[up.Kind] = p.fileKey
 			res.Added = true
 		}
+		if err := p.hints.prepare(ctx, cur, next); err != nil {
+			return store.PutResult{}, err
+		}
 		newTag, err := s.putRecord(ctx, next, etag)
 		if err != nil {
 			return store.PutResult{}, err
 		}
 		p.commit(next)
+		p.hints.committed(ctx, cur, next)
 		s.cat.put(next, newTag)
 		res.Build = next.Build
 		return res, nil
@@ -449,7 +475,6 @@ func (p *putter) attempt(ctx context.Context) (store.PutResult, error) {
 		}
 		bi.key = key
 	}
-	s.stage(ingest.StageIndexWritten)
 
 	var next *record
 	if cur != nil {
@@ -461,12 +486,17 @@ func (p *putter) attempt(ctx context.Context) (store.PutResult, error) {
 	next.Objects[up.Kind] = p.fileKey
 	next.Tags = tags
 	next.setIndex(bi.res, bi.sha, bi.key, version)
+	if err := p.hints.prepare(ctx, cur, next); err != nil {
+		return store.PutResult{}, err
+	}
+	s.stage(ingest.StageIndexWritten)
 	newTag, err := s.putRecord(ctx, next, etag)
 	if err != nil {
 		return store.PutResult{}, err
 	}
 	s.stage(ingest.StageCommitted)
 	p.commit(next)
+	p.hints.committed(ctx, cur, next)
 	s.cat.put(next, newTag)
 	if cur != nil && cur.IndexKey != "" && cur.IndexKey != next.IndexKey {
 		s.deleteObjects(ctx, cur.IndexKey)
@@ -497,6 +527,7 @@ func (p *putter) writeFile(ctx context.Context) error {
 }
 
 func (p *putter) commit(r *record) {
+	p.final = r
 	p.used = map[string]bool{r.IndexKey: true}
 	for _, k := range r.Objects {
 		p.used[k] = true
@@ -506,6 +537,7 @@ func (p *putter) commit(r *record) {
 // cleanup deletes the objects this Put wrote that no committed record names
 // (it lost a race, or failed).
 func (p *putter) cleanup() {
+	p.hints.cleanup(p.final)
 	var keys []string
 	if p.fileKey != "" && !p.used[p.fileKey] {
 		keys = append(keys, p.fileKey)
@@ -556,19 +588,31 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) ([]aotsym.Buil
 }
 
 // FindByTags returns the newest build carrying all the tags (the newest of
-// all when tags is empty), from the catalog.
+// all when tags is empty): from the tag lookup objects (tags.go), confirmed
+// by reading the record, so it costs one small LIST per tag and about one
+// GET, whatever the number of builds.
 func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.Build, error) {
 	if err := store.ValidateTags(tags, nil); err != nil {
 		return aotsym.Build{}, err
 	}
-	if err := s.refreshCatalog(ctx, false); err != nil {
+	if len(tags) == 0 {
+		if err := s.refreshCatalog(ctx, false); err != nil {
+			return aotsym.Build{}, err
+		}
+		l := s.cat.list(nil, 1)
+		if len(l) == 0 {
+			return aotsym.Build{}, store.NoBuildWithTags(nil)
+		}
+		return l[0], nil
+	}
+	r, err := s.findByHints(ctx, tags)
+	if err != nil {
 		return aotsym.Build{}, err
 	}
-	l := s.cat.list(tags, 1)
-	if len(l) == 0 {
+	if r == nil {
 		return aotsym.Build{}, store.NoBuildWithTags(tags)
 	}
-	return l[0], nil
+	return r.Build, nil
 }
 
 // SetTags sets and removes tags of a build (If-Match on its record).
@@ -578,6 +622,9 @@ func (s *Store) SetTags(ctx context.Context, id aotsym.BuildID, set map[string]s
 	}
 	unlock := s.locks.Lock(id)
 	defer unlock()
+	h := hints{s: s}
+	var final *record
+	defer func() { h.cleanup(final) }()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		cur, etag, err := s.getRecord(ctx, id)
 		if err != nil {
@@ -588,10 +635,14 @@ func (s *Store) SetTags(ctx context.Context, id aotsym.BuildID, set map[string]s
 		}
 		tags, changed, err := store.ApplyTags(cur.Tags, set, remove)
 		if err != nil || !changed {
+			final = cur
 			return cur.Build, err
 		}
 		next := cur.clone()
 		next.Tags = tags
+		if err := h.prepare(ctx, cur, next); err != nil {
+			return aotsym.Build{}, err
+		}
 		newTag, err := s.putRecord(ctx, next, etag)
 		if err == errChanged {
 			continue
@@ -599,6 +650,8 @@ func (s *Store) SetTags(ctx context.Context, id aotsym.BuildID, set map[string]s
 		if err != nil {
 			return aotsym.Build{}, err
 		}
+		final = next
+		h.committed(ctx, cur, next)
 		s.cat.put(next, newTag)
 		return next.Build, nil
 	}
@@ -636,6 +689,9 @@ func (s *Store) deleteIf(ctx context.Context, id aotsym.BuildID, drop func(*reco
 		s.cat.remove(id)
 		keys := []string{cur.IndexKey}
 		for _, k := range cur.Objects {
+			keys = append(keys, k)
+		}
+		for _, k := range cur.TagKeys {
 			keys = append(keys, k)
 		}
 		s.deleteObjects(ctx, keys...)

@@ -373,6 +373,14 @@ func TestInstancesRace(t *testing.T) {
 	if got, _ := a.Get(ctx, g.ID); len(got.Tags) != 20 {
 		t.Errorf("after 20 racing SetTags over two instances the build has %d tags: %v", len(got.Tags), got.Tags)
 	}
+	if keys := objects(t, loc, "tags/"); len(keys) != 20 {
+		t.Errorf("after 20 racing SetTags: %d tag lookup objects, want 20 (losers delete theirs)", len(keys))
+	}
+	for i := 0; i < 20; i += 3 {
+		if got, err := both[(i+1)%2].FindByTags(ctx, map[string]string{fmt.Sprintf("k%d", i): "v"}); err != nil || got.ID != g.ID {
+			t.Errorf("FindByTags(k%d=v) after the race: %s, %v", i, got.ID, err)
+		}
+	}
 	// Deleting through one is seen by the other at once.
 	if err := a.Delete(ctx, f.ID); err != nil {
 		t.Fatal(err)
@@ -531,16 +539,18 @@ func TestIndexCache(t *testing.T) {
 	}
 }
 
-// TestListCost checks that List and FindByTags over many builds cost one
-// LIST request when nothing changed, plus one GET per changed record.
+// TestListCost checks that List over many builds costs one LIST request when
+// nothing changed, plus one GET per changed record, and FindByTags one LIST
+// per tag and one record GET.
 func TestListCost(t *testing.T) {
 	loc := newLocation(t)
 	ctx := context.Background()
 	w := openAt(t, loc, storetest.NewIndexer(), Options{})
 	const n = 40
+	idOf := func(i int) aotsym.BuildID { return aotsym.BuildIDFromBytes(storetest.SyntheticBuildID(i)) }
 	for i := 0; i < n; i++ {
 		b := storetest.SyntheticELF(storetest.ELFSpec{BuildID: storetest.SyntheticBuildID(i)})
-		if _, err := w.Put(ctx, bytes.NewReader(b), store.PutOptions{Tags: map[string]string{"n": fmt.Sprint(i)}}); err != nil {
+		if _, err := w.Put(ctx, bytes.NewReader(b), store.PutOptions{Tags: map[string]string{"n": fmt.Sprint(i), "service": "orders"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -550,6 +560,7 @@ func TestListCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openAt(t, loc, storetest.NewIndexer(), Options{AWSConfig: &cfg})
+	counter.take()
 	if l, err := s.List(ctx, store.ListOptions{}); err != nil || len(l) != n {
 		t.Fatalf("List: %d builds, %v", len(l), err)
 	}
@@ -557,24 +568,49 @@ func TestListCost(t *testing.T) {
 		t.Errorf("first List of %d builds: requests %v; want 1 LIST and %d record GETs", n, got, n)
 	}
 	for i := 0; i < 5; i++ {
-		if _, err := s.FindByTags(ctx, map[string]string{"n": "7"}); err != nil {
-			t.Fatal(err)
+		if l, err := s.List(ctx, store.ListOptions{Limit: 10}); err != nil || len(l) != 10 || l[0].ID != idOf(n-1) {
+			t.Fatalf("List(10): %v, %v", l, err)
 		}
 	}
 	if got := counter.take(); got["LIST"] != 5 || len(got) != 1 {
-		t.Errorf("5 FindByTags with nothing changed: requests %v; want 5 LISTs only", got)
+		t.Errorf("5 Lists with nothing changed: requests %v; want 5 LISTs only", got)
 	}
-	if _, err := w.SetTags(ctx, aotsym.BuildIDFromBytes(storetest.SyntheticBuildID(3)), map[string]string{"n": "moved"}, nil); err != nil {
+	for _, c := range []struct {
+		tags map[string]string
+		want aotsym.BuildID
+	}{
+		{map[string]string{"n": "7"}, idOf(7)},
+		{map[string]string{"service": "orders"}, idOf(n - 1)},
+		{map[string]string{"service": "orders", "n": "3"}, idOf(3)},
+	} {
+		b, err := s.FindByTags(ctx, c.tags)
+		if err != nil || b.ID != c.want {
+			t.Errorf("FindByTags(%v) = %s, %v; want %s", c.tags, b.ID, err, c.want)
+		}
+		if got := counter.take(); got["LIST"] != len(c.tags) || got["GET record"] != 1 || len(got) != 2 {
+			t.Errorf("FindByTags(%v) among %d builds: requests %v; want %d LIST and 1 record GET", c.tags, n, got, len(c.tags))
+		}
+	}
+	// A change made through another instance: List fetches that record only;
+	// FindByTags sees it at once.
+	if _, err := w.SetTags(ctx, idOf(3), map[string]string{"n": "moved"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := s.FindByTags(ctx, map[string]string{"n": "moved"}); err != nil || b.ID != aotsym.BuildIDFromBytes(storetest.SyntheticBuildID(3)) {
+	if b, err := s.FindByTags(ctx, map[string]string{"n": "moved"}); err != nil || b.ID != idOf(3) {
 		t.Errorf("FindByTags of a tag set by another instance: %s, %v", b.ID, err)
 	}
-	if got := counter.take(); got["LIST"] != 1 || got["GET record"] != 1 {
-		t.Errorf("FindByTags after one build changed elsewhere: requests %v; want 1 LIST and 1 record GET", got)
+	if _, err := s.FindByTags(ctx, map[string]string{"n": "3"}); aotsym.ErrorCode(err) != aotsym.ENOTFOUND {
+		t.Errorf("FindByTags of a tag another instance moved away: %v", err)
 	}
-	// With a maximum age, calls within it cost nothing.
 	counter.take()
+	s.List(ctx, store.ListOptions{})
+	if got := counter.take(); got["LIST"] != 1 || got["GET record"] != 1 {
+		t.Errorf("List after one build changed elsewhere: requests %v; want 1 LIST and 1 record GET", got)
+	}
+	if keys := objects(t, loc, "tags/"); len(keys) != 2*n {
+		t.Errorf("%d tag lookup objects for %d builds with 2 tags each", len(keys), n)
+	}
+	// With a maximum age, Lists within it cost nothing.
 	cached := openAt(t, loc, storetest.NewIndexer(), Options{AWSConfig: &cfg, CatalogMaxAge: time.Hour})
 	cached.List(ctx, store.ListOptions{})
 	counter.take()
@@ -618,10 +654,16 @@ func TestMultipartAndOrphans(t *testing.T) {
 
 	// A process killed after writing its objects, before the record.
 	g := fx["net9.0-linux-x64"]
-	c := storetest.StartChild(t, storetest.ChildJob{Op: "put", Loc: loc, File: g.Debug, StopAt: ingest.StageIndexWritten})
+	c := storetest.StartChild(t, storetest.ChildJob{Op: "put", Loc: loc, File: g.Debug, StopAt: ingest.StageIndexWritten, Tags: map[string]string{"service": "x"}})
 	c.KillAt(t, ingest.StageIndexWritten)
 	if keys := objects(t, loc, "files/"+string(g.ID)+"/"); len(keys) != 2 {
 		t.Fatalf("the killed upload left objects %v; want its file and index", keys)
+	}
+	if keys := objects(t, loc, "tags/"); len(keys) != 1 {
+		t.Fatalf("the killed upload left tag lookup objects %v; want one", keys)
+	}
+	if _, err := s.FindByTags(ctx, map[string]string{"service": "x"}); aotsym.ErrorCode(err) != aotsym.ENOTFOUND {
+		t.Errorf("FindByTags through the killed upload's lookup object: %v", err)
 	}
 	// An incomplete multipart upload.
 	bucket, prefix, _ := ParseURL(loc)
@@ -634,7 +676,7 @@ func TestMultipartAndOrphans(t *testing.T) {
 	if gone, err := s.Expire(ctx, 24*time.Hour); err != nil || len(gone) != 0 {
 		t.Fatalf("Expire: %v, %v", gone, err)
 	}
-	if keys := objects(t, loc, "files/"+string(g.ID)+"/"); len(keys) != 0 {
+	if keys := append(objects(t, loc, "files/"+string(g.ID)+"/"), objects(t, loc, "tags/")...); len(keys) != 0 {
 		t.Errorf("Expire left the orphans %v", keys)
 	}
 	ups, err := client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
@@ -672,4 +714,22 @@ func TestOpenErrors(t *testing.T) {
 	if !strings.Contains(aotsym.ErrorMessage(err), "denied") {
 		t.Errorf("Open with a wrong secret: %v", err)
 	}
+}
+
+// BenchmarkIngest compares Put of the web API .dbg (20 MB, DWARF 5) into S3
+// on versitygw with `llvm-gsymutil --convert` of the same file, in the same
+// run.
+func BenchmarkIngest(b *testing.B) {
+	path := storetest.Fixtures(b)["webapi"].Debug
+	b.Run("llvm-gsymutil", func(b *testing.B) { storetest.BenchGsymutil(b, path) })
+	b.Run("s3", func(b *testing.B) {
+		s := openAt(b, newLocation(b), storetest.NewIndexer(), Options{})
+		storetest.BenchIngest(b, s, path)
+	})
+}
+
+// BenchmarkStoredBuilds measures List, Get, FindByTags and Index with 1, 100
+// and 1,000 stored builds, and the heap and RSS after using them all.
+func BenchmarkStoredBuilds(b *testing.B) {
+	storetest.BenchStoredBuilds(b, backend, []int{1, 100, 1000})
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("ExecutableAndDebugCombine", h.testCombine)
 	t.Run("Conflict", h.testConflict)
 	t.Run("Tags", h.testTags)
+	t.Run("FindByTagsMatchesList", h.testFindMatchesList)
 	t.Run("Delete", h.testDelete)
 	t.Run("OpenFile", h.testOpenFile)
 	t.Run("ConcurrentSameBuild", h.testConcurrentSame)
@@ -837,5 +838,68 @@ func (h *harness) testCanceled(t *testing.T) {
 	wantCode(t, "Get after a canceled upload", err, aotsym.ENOTFOUND)
 	if r := putFile(t, s, f.Debug, nil); !r.Created {
 		t.Errorf("upload after a canceled one: %+v", r)
+	}
+}
+
+// testFindMatchesList checks FindByTags against a plain filter of List for
+// every combination of three tags over builds that carry them in a pattern.
+func (h *harness) testFindMatchesList(t *testing.T) {
+	e := h.newEnv(t)
+	s := e.open(t)
+	ctx := context.Background()
+	const n = 30
+	for i := 0; i < n; i++ {
+		body := SyntheticELF(ELFSpec{BuildID: SyntheticBuildID(1000 + i)})
+		tags := map[string]string{"a": fmt.Sprint(i % 2), "b": fmt.Sprint(i % 3)}
+		if i%5 != 0 {
+			tags["c"] = fmt.Sprint(i % 4)
+		}
+		if _, err := s.Put(ctx, bytes.NewReader(body), store.PutOptions{Tags: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Move some tags after upload, so lookup keys are rewritten.
+	for i := 0; i < n; i += 7 {
+		if _, err := s.SetTags(ctx, aotsym.BuildIDFromBytes(SyntheticBuildID(1000+i)), map[string]string{"b": "x"}, []string{"c"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.List(ctx, store.ListOptions{})
+	if err != nil || len(all) != n {
+		t.Fatalf("List: %d, %v", len(all), err)
+	}
+	checked := 0
+	for _, a := range []string{"", "0", "1"} {
+		for _, b := range []string{"", "0", "1", "2", "x"} {
+			for _, c := range []string{"", "0", "1", "2", "3"} {
+				want := map[string]string{}
+				for k, v := range map[string]string{"a": a, "b": b, "c": c} {
+					if v != "" {
+						want[k] = v
+					}
+				}
+				var expect aotsym.BuildID
+				for _, bl := range all {
+					if store.MatchTags(bl.Tags, want) {
+						expect = bl.ID
+						break
+					}
+				}
+				got, err := s.FindByTags(ctx, want)
+				if expect == "" {
+					if aotsym.ErrorCode(err) != aotsym.ENOTFOUND {
+						t.Errorf("FindByTags(%v) = %s, %v; no build matches", want, got.ID, err)
+					}
+					continue
+				}
+				checked++
+				if err != nil || got.ID != expect {
+					t.Errorf("FindByTags(%v) = %s, %v; the newest match in List is %s", want, got.ID, err, expect)
+				}
+			}
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d tag combinations matched a build; the test lost its power", checked)
 	}
 }

@@ -70,6 +70,6 @@ const (
 	StageReceived     = "received"      // spooled to a temporary file and identified
 	StageIndexed      = "indexed"       // index built, nothing written yet
 	StageFileWritten  = "file-written"  // the uploaded file is in place (bolt: renamed in; s3: object written)
-	StageIndexWritten = "index-written" // s3: the index object is written
+	StageIndexWritten = "index-written" // s3: the index and tag lookup objects are written; only the record is missing
 	StageCommitted    = "committed"     // the build's metadata is committed: the upload is visible
 )
