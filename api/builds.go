@@ -76,7 +76,7 @@ func (s *Server) upload(c *gin.Context) {
 		s.metrics.refreshBuildCount(c.Request.Context())
 	}
 	s.log.Info("upload", "build_id", string(res.Build.ID), "kind", string(res.Kind), "result", result, "name", name)
-	c.JSON(status, client.UploadResult{BuildID: res.Build.ID, Kind: res.Kind, Created: res.Created, Added: res.Added, Build: res.Build})
+	c.PureJSON(status, client.UploadResult{BuildID: res.Build.ID, Kind: res.Kind, Created: res.Created, Added: res.Added, Build: res.Build})
 }
 
 func (s *Server) listBuilds(c *gin.Context) {
@@ -106,7 +106,7 @@ func (s *Server) listBuilds(c *gin.Context) {
 	if list == nil {
 		list = []aotsym.Build{}
 	}
-	c.JSON(http.StatusOK, client.BuildList{Builds: list})
+	c.PureJSON(http.StatusOK, client.BuildList{Builds: list})
 }
 
 // buildID reads the :id parameter.
@@ -129,7 +129,7 @@ func (s *Server) getBuild(c *gin.Context) {
 		s.fail(c, notFoundHint(err, id))
 		return
 	}
-	c.JSON(http.StatusOK, build)
+	c.PureJSON(http.StatusOK, build)
 }
 
 func (s *Server) deleteBuild(c *gin.Context) {
@@ -149,7 +149,7 @@ func (s *Server) deleteBuild(c *gin.Context) {
 	b.forget(id)
 	s.metrics.refreshBuildCount(c.Request.Context())
 	s.log.Info("delete", "build_id", string(id))
-	c.JSON(http.StatusOK, client.DeleteResult{BuildID: id, Deleted: true})
+	c.PureJSON(http.StatusOK, client.DeleteResult{BuildID: id, Deleted: true})
 }
 
 func (s *Server) patchTags(c *gin.Context) {
@@ -188,7 +188,7 @@ func (s *Server) patchTags(c *gin.Context) {
 		s.fail(c, notFoundHint(err, id))
 		return
 	}
-	c.JSON(http.StatusOK, build)
+	c.PureJSON(http.StatusOK, build)
 }
 
 func (s *Server) putTags(c *gin.Context) {
@@ -229,7 +229,7 @@ func (s *Server) putTags(c *gin.Context) {
 		s.fail(c, notFoundHint(err, id))
 		return
 	}
-	c.JSON(http.StatusOK, build)
+	c.PureJSON(http.StatusOK, build)
 }
 
 // notFoundHint gives a missing build's error a sentence that says what to do.

@@ -38,7 +38,8 @@ func statusOf(code string) int {
 
 // abort answers with an error document and stops the handler chain.
 func (s *Server) abort(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, client.ErrorBody{Error: msg, Code: code})
+	c.Abort()
+	c.PureJSON(status, client.ErrorBody{Error: msg, Code: code})
 }
 
 // fail answers a request whose handler failed with err. What went wrong with

@@ -109,6 +109,7 @@ func (s *Server) requestID() gin.HandlerFunc {
 			id = hex.EncodeToString(b[:])
 		}
 		c.Header("X-Request-Id", id)
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Next()
 	}
 }
@@ -148,7 +149,7 @@ func (s *Server) recover() gin.HandlerFunc {
 }
 
 func (s *Server) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": s.cfg.Version})
+	c.PureJSON(http.StatusOK, gin.H{"status": "ok", "version": s.cfg.Version})
 }
 
 func (s *Server) readyz(c *gin.Context) {
@@ -158,7 +159,7 @@ func (s *Server) readyz(c *gin.Context) {
 	case s.backend.Load() == nil:
 		s.abort(c, http.StatusServiceUnavailable, client.CodeUnavailable, "the server is starting: its store is not open yet; retry in a few seconds")
 	default:
-		c.JSON(http.StatusOK, client.Health{Status: "ready"})
+		c.PureJSON(http.StatusOK, client.Health{Status: "ready"})
 	}
 }
 

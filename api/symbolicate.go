@@ -121,7 +121,7 @@ func (s *Server) symbolicate(c *gin.Context) {
 		b.Store.Touch(res.Trace.BuildID, time.Now())
 	}
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, res.Trace)
+		c.PureJSON(http.StatusOK, res.Trace)
 		return
 	}
 	c.Data(http.StatusOK, "text/plain; charset=utf-8", res.Text)
@@ -177,7 +177,7 @@ func (s *Server) symbolicateBatch(c *gin.Context) {
 		s.fail(c, ctx.Err())
 		return
 	}
-	c.JSON(http.StatusOK, client.BatchResponse{Results: results})
+	c.PureJSON(http.StatusOK, client.BatchResponse{Results: results})
 }
 
 func (s *Server) batchOne(ctx context.Context, b *Backend, t client.BatchTrace, format string) client.BatchResult {
@@ -280,7 +280,7 @@ func (s *Server) resolveFrame(c *gin.Context) {
 	if fr.BuildID != "" {
 		resp.BuildID = fr.BuildID
 	}
-	c.JSON(http.StatusOK, resp)
+	c.PureJSON(http.StatusOK, resp)
 }
 
 // locationsOf lists the places a frame result stands for.
