@@ -313,14 +313,30 @@ func TestSymbolMethodKeys(t *testing.T) {
 		sym  string
 		want []string
 	}{
-		{"app_Ns_Type__Format_2", []string{"Format_2", "Format"}},
-		{"app_Ns_Shipment___ctor", []string{"_ctor", "ctor"}},
-		{"app_Ns_R_1<System___Canon>__Map<System___Canon>", []string{"Map"}},
-		{"app_Ns_S__Save_d__0__MoveNext", []string{"Save_d__0__MoveNext", "0__MoveNext", "MoveNext"}},
+		{"app_Ns_Type__Format_2", []string{"Format_2\x00Type", "Format\x00Type"}},
+		{"app_Ns_Shipment___ctor", []string{"_ctor\x00Shipment", "ctor\x00"}},
+		{"app_Ns_R_1<System___Canon>__Map<System___Canon>", []string{"Map\x00R_1", "Map\x00R"}}, // R_1 may be R deduplicated
+		{"app_Ns_S__Save_d__0__MoveNext", []string{"Save_d__0__MoveNext\x00S", "0__MoveNext\x00d", "MoveNext\x00_0", "MoveNext\x00"}},
 		{"main", nil},
 	} {
 		if got := SymbolMethodKeys(tc.sym); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("SymbolMethodKeys(%q) = %q, want %q", tc.sym, got, tc.want)
+		}
+	}
+}
+
+func TestTypeTail(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"app_MyService_Inventory_Shipment", "Shipment"},
+		{"MyService_Inventory_Shipment", "Shipment"},
+		{"S_P_CoreLib_System_Collections_Generic_Dictionary_2<System___Canon__Int32>", "Dictionary_2"},
+		{"app_Ns_C___c__DisplayClass1_0", "DisplayClass1_0"},
+		{"Program", "Program"},
+		{"app_Ns__c", "c"},
+		{"String", "String"},
+	} {
+		if got := TypeTail(tc.in); got != tc.want {
+			t.Errorf("TypeTail(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -342,10 +358,10 @@ func TestTable(t *testing.T) {
 		tab.Lookup(key, func(fn int) bool { out = append(out, fn); return true })
 		return out
 	}
-	if got := collect("m:Format"); !reflect.DeepEqual(got, []int{0, 1}) {
+	if got := collect("m:Format\x00Fmt"); !reflect.DeepEqual(got, []int{0, 1}) {
 		t.Errorf("m:Format = %v", got)
 	}
-	if got := collect("s:Parse"); !reflect.DeepEqual(got, []int{2}) {
+	if got := collect("s:Parse\x00Fmt"); !reflect.DeepEqual(got, []int{2}) {
 		t.Errorf("s:Parse = %v", got)
 	}
 	var syms []int

@@ -74,9 +74,30 @@ func (q *Query) Splits() []Split {
 // filed under (see Table).
 func (q *Query) Keys(yield func(key string)) {
 	for _, s := range q.splits {
-		yield(keyName + s.Method)
-		for _, m := range s.methodSan {
-			yield(keySanitized + m)
+		var tails [4]string
+		n := 0
+		addTail := func(t string) {
+			for _, o := range tails[:n] {
+				if o == t {
+					return
+				}
+			}
+			if n < len(tails) {
+				tails[n] = t
+				n++
+			}
+		}
+		for _, t := range s.typeSan {
+			addTail(TypeTail(t))
+		}
+		if s.wellKnown != "" {
+			addTail(s.wellKnown)
+		}
+		for _, t := range tails[:n] {
+			yield(keyName + s.Method + keyTail + t)
+			for _, m := range s.methodSan {
+				yield(keySanitized + m + keyTail + t)
+			}
 		}
 	}
 }

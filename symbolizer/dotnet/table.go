@@ -11,22 +11,29 @@ import (
 // function table) by hash, so that finding the functions a printed frame can
 // name is a binary search, never a scan. Each function is filed under:
 //
-//	"m:" + its DWARF metadata name              (MoveNext, .ctor, Ns.IFace.M)
-//	"y:" + each of its symbols                  (for `symbol+0x…` frames)
-//	"s:" + each possible sanitized method part of its symbol, when the DWARF
-//	       has no declaration for it (Type__Method_0<Inst> gives "Method_0" and
-//	       "Method"; every `__` is a possible boundary)
+//	"m:" + DWARF metadata name + "\x00" + type tail
+//	       for a method with a DWARF declaration in a class
+//	       (MoveNext, .ctor, Ns.IFace.M; the tail of its class name)
+//	"s:" + sanitized method part + "\x00" + type tail
+//	       for a function without one, for every `__` of its symbol that
+//	       may separate type and method (framework assemblies without PDBs)
+//	"y:" + each of its symbols (for `symbol+0x…` frames)
 //
-// A hash may collide; the caller checks every candidate (Query.Match).
+// The type tail (TypeTail) is the same whether computed from the mangled
+// class name, whose assembly prefix is unknown to a printed frame, or from the
+// printed type, so that a name as common as `.ctor` or `MoveNext` leads to the
+// few functions of types ending alike, not to thousands. A hash may collide;
+// the caller checks every candidate (Query.Match).
 //
-// Encoding (little-endian): "DNT1", count uint32, then count entries of
+// Encoding (little-endian): "DNT2", count uint32, then count entries of
 // {hash uint64, function uint32} sorted by hash, then function.
 const (
 	keyName      = "m:"
 	keySymbol    = "y:"
 	keySanitized = "s:"
+	keyTail      = "\x00"
 
-	tableMagic = "DNT1"
+	tableMagic = "DNT2"
 	entrySize  = 12
 	headerSize = 8
 	// maxKeysPerSymbol bounds the sanitized keys one symbol contributes.
@@ -34,7 +41,7 @@ const (
 )
 
 // TableName is the name under which the table is stored in a build's index.
-const TableName = "dotnet.names/1"
+const TableName = "dotnet.names/2"
 
 // BuildTable builds the name table of n functions.
 func BuildTable(n int, method func(i int) Method) []byte {
@@ -46,15 +53,17 @@ func BuildTable(n int, method func(i int) Method) []byte {
 	for i := 0; i < n; i++ {
 		m := method(i)
 		add := func(key string) { entries = append(entries, entry{hashKey(key), uint32(i)}) }
-		if m.Name != "" {
-			add(keyName + m.Name)
+		if m.Name != "" && m.Class != "" {
+			for _, t := range classTails(m.Class) {
+				add(keyName + m.Name + keyTail + t)
+			}
 		}
 		for _, sym := range symbolsOf(&m) {
 			if sym == "" {
 				continue
 			}
 			add(keySymbol + sym)
-			if m.Name == "" {
+			if m.Name == "" || m.Class == "" {
 				for _, k := range SymbolMethodKeys(sym) {
 					add(keySanitized + k)
 				}
@@ -82,8 +91,10 @@ func BuildTable(n int, method func(i int) Method) []byte {
 	return out
 }
 
-// SymbolMethodKeys returns the sanitized method names a symbol may end with:
-// for `A_B__C__D_0<X>`, "C__D_0", "C__D", "D_0" and "D".
+// SymbolMethodKeys returns the keys (sanitized method part, "\x00", type
+// tail) a symbol without DWARF is filed under: one per `__` that may
+// separate type and method, and per possible uniqueness suffix. For
+// `A_B__C__D_0<X>`: "C__D_0\x00B", "C__D\x00B", "D_0\x00C", "D\x00C".
 func SymbolMethodKeys(sym string) []string {
 	name, _, _ := cutTrailingInst(sym)
 	var out []string
@@ -104,12 +115,46 @@ func SymbolMethodKeys(sym string) []string {
 		if strings.ContainsAny(rest, "<>") {
 			continue // the boundary is inside the type's instantiation
 		}
-		out = append(out, rest)
-		if r, ok := cutDedup(rest); ok && r != "" {
-			out = append(out, r)
+		for _, t := range classTails(name[:i]) {
+			out = append(out, rest+keyTail+t)
+			if r, ok := cutDedup(rest); ok && r != "" {
+				out = append(out, r+keyTail+t)
+			}
 		}
 	}
 	return out
+}
+
+// TypeTail returns the last `_`-separated part of a mangled or sanitized type
+// name, with the one before it when the last is a number (`Dictionary_2`,
+// `DisplayClass1_0`), and the instantiation removed: what a class name and
+// the sanitized printed type have in common whatever the assembly prefix.
+func TypeTail(name string) string {
+	name, _, _ = cutTrailingInst(name)
+	i := strings.LastIndexByte(name, '_')
+	if i < 0 {
+		return name
+	}
+	if !allDigits(name[i+1:]) {
+		return name[i+1:]
+	}
+	if j := strings.LastIndexByte(name[:i], '_'); j >= 0 {
+		return name[j+1:]
+	}
+	return name
+}
+
+// classTails returns the tails a class is filed under: its TypeTail, and the
+// TypeTail without a trailing `_N` that may be a uniqueness suffix.
+func classTails(class string) []string {
+	t := TypeTail(class)
+	base, _, _ := cutTrailingInst(class)
+	if b, ok := cutDedup(base); ok {
+		if u := TypeTail(b); u != t {
+			return []string{t, u}
+		}
+	}
+	return []string{t}
 }
 
 // Table is an opened name table; it reads the bytes in place.

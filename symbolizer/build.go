@@ -1,0 +1,170 @@
+package symbolizer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aotsym/aotsym"
+	"github.com/aotsym/aotsym/symbolizer/dotnet"
+	"github.com/aotsym/aotsym/symbolizer/elfindex"
+	"github.com/ianlancetaylor/demangle"
+)
+
+// Build is one opened build: its elfindex.Index and the Native AOT name table
+// stored in it. Opening reads no DWARF: both are views over the index bytes.
+// A Build is immutable and safe for concurrent use.
+type Build struct {
+	ID    aotsym.BuildID
+	Index *elfindex.Index
+	// Names finds functions by printed method name and by symbol.
+	Names *dotnet.Table
+	calls *callTable // direct call targets; nil without the executable's code
+	// printsNames: the build holds the runtime's method name formatter
+	// (System.Private.StackTraceMetadata), so it can print managed frames
+	// by name; a build published with StackTraceSupport=false cannot.
+	printsNames bool
+	size        int64
+}
+
+// OpenBuild opens the index bytes of build id (as Indexer.Build wrote them).
+// An index without the name table (built by another program) gets one built
+// in memory from its function table. data must not change while the Build is
+// in use.
+func OpenBuild(id aotsym.BuildID, data []byte) (*Build, error) {
+	ix, err := elfindex.Open(data)
+	if err != nil {
+		if errors.Is(err, elfindex.ErrVersion) {
+			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("the index of build %s is of another format version: rebuild it from the build's files", id.Short()), Err: err}
+		}
+		return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("the index of build %s is damaged (%v): rebuild it from the build's files", id.Short(), err), Err: err}
+	}
+	if id != "" && ix.BuildID() != "" && ix.BuildID() != id {
+		return nil, aotsym.Errorf(aotsym.EINTERNAL, "the index stored for build %s is that of build %s: rebuild it", id.Short(), ix.BuildID().Short())
+	}
+	if id == "" {
+		id = ix.BuildID()
+	}
+	b := &Build{ID: id, Index: ix, size: int64(ix.Size())}
+	if ext := ix.Extension(dotnet.TableName); ext != nil {
+		if b.Names, err = dotnet.OpenTable(ext, ix.NumFunctions()); err != nil {
+			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
+		}
+	} else {
+		tab := buildNameTable(ix)
+		if b.Names, err = dotnet.OpenTable(tab, ix.NumFunctions()); err != nil {
+			return nil, err
+		}
+		b.size += int64(len(tab))
+	}
+	if ext := ix.Extension(callsName); ext != nil {
+		if b.calls, err = openCalls(ext, ix.NumFunctions()); err != nil {
+			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
+		}
+	}
+	b.printsNames = hasNameFormatter(b)
+	return b, nil
+}
+
+// hasNameFormatter reports whether the build holds
+// Internal.StackTraceMetadata.MethodNameFormatter.FormatMethodName, which is
+// how a Native AOT program prints a managed frame's method (from stack trace
+// metadata or, for reflectable methods, from reflection metadata).
+func hasNameFormatter(b *Build) bool {
+	q := dotnet.NewQuery("Internal.StackTraceMetadata.MethodNameFormatter.FormatMethodName", nil, false)
+	found := false
+	q.Keys(func(key string) {
+		b.Names.Lookup(key, func(i int) bool {
+			m := methodOf(b.Index.Function(i))
+			_, found = q.Match(&m)
+			return !found
+		})
+	})
+	return found
+}
+
+// Size returns the bytes the build holds in memory, for Cache's budget.
+func (b *Build) Size() int64 { return b.size }
+
+// nameExtension stores the dotnet name table in the index at ingest.
+type nameExtension struct{}
+
+// NameExtension returns the elfindex.Extension that stores the Native AOT name
+// table (dotnet.TableName) in an index; Indexer.Build adds it.
+func NameExtension() elfindex.Extension { return nameExtension{} }
+
+func (nameExtension) Name() string { return dotnet.TableName }
+
+func (nameExtension) Build(core *elfindex.Index) ([]byte, error) {
+	return buildNameTable(core), nil
+}
+
+func buildNameTable(ix *elfindex.Index) []byte {
+	return dotnet.BuildTable(ix.NumFunctions(), func(i int) dotnet.Method {
+		return methodOf(ix.Function(i))
+	})
+}
+
+// methodOf is what name matching needs from a function of the index.
+func methodOf(f elfindex.Function) dotnet.Method {
+	m := dotnet.Method{
+		Symbol:    f.LinkageName,
+		Class:     f.Class,
+		Name:      f.ShortName,
+		Params:    f.Params,
+		HasParams: f.HasDWARF,
+	}
+	if m.Symbol == "" {
+		m.Symbol = f.Name
+	}
+	seen := map[string]bool{m.Symbol: true}
+	for _, s := range append([]string{f.Name, f.Symbol}, f.Aliases...) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			m.Aliases = append(m.Aliases, s)
+		}
+	}
+	return m
+}
+
+// symbolOf returns the name a user searches for: the symbol table's, else the
+// DWARF linkage name.
+func symbolOf(f *elfindex.Function) string {
+	switch {
+	case f.Symbol != "":
+		return f.Symbol
+	case f.Name != "":
+		return f.Name
+	}
+	return f.LinkageName
+}
+
+// displayName names a function found by address: for Native AOT code the
+// DWARF class and method name (`app_Ns_Type.Method`: the class stays mangled,
+// since '_' cannot be told from '.' in it), otherwise the demangled symbol.
+func displayName(f *elfindex.Function) string {
+	if f.Class != "" && f.ShortName != "" && isManagedSymbol(f) {
+		return f.Class + "." + f.ShortName
+	}
+	name := symbolOf(f)
+	if name == "" {
+		name = f.ShortName
+	}
+	if strings.HasPrefix(name, "_Z") || strings.HasPrefix(name, "_R") {
+		return demangle.Filter(name, demangle.MaxLength(maxDemangleLength))
+	}
+	return name
+}
+
+// maxDemangleLength caps demangled names (a power of two, demangle's unit).
+const maxDemangleLength = 16
+
+// isManagedSymbol reports whether a function's symbol is ILCompiler's
+// Class__Method form.
+func isManagedSymbol(f *elfindex.Function) bool {
+	sym := f.LinkageName
+	if sym == "" {
+		sym = f.Name
+	}
+	return strings.HasPrefix(sym, f.Class+"__")
+}
