@@ -61,6 +61,9 @@ func validateTagKey(key string) error {
 }
 
 func describeByte(c byte) string {
+	if c == ' ' {
+		return "a space"
+	}
 	if c > ' ' && c <= '~' {
 		return "'" + string(rune(c)) + "'"
 	}

@@ -7,21 +7,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aotsym/aotsym"
-	"github.com/aotsym/aotsym/internal/testenv"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/internal/ingest"
+	"github.com/aotsym/aotsym/store/s3/s3test"
 	"github.com/aotsym/aotsym/store/storetest"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -29,96 +26,15 @@ import (
 )
 
 const (
-	testBucket    = "aotsym-test"
+	testBucket    = s3test.Bucket
 	testAccessKey = "aotsymtest"
-	testSecretKey = "aotsymtestsecret"
 )
 
-// server is one versitygw for the whole test binary, started on first use.
-var server struct {
-	once     sync.Once
-	cmd      *exec.Cmd
-	dir      string
-	endpoint string
-	err      error
-}
+// s3Server returns the versitygw shared by this test binary.
+func s3Server(t testing.TB) *s3test.Server { return s3test.Shared(t) }
 
-// s3Server starts versitygw on a free loopback port (once), points the
-// standard AWS environment at it, and creates the test bucket.
-func s3Server(t testing.TB) string {
-	t.Helper()
-	path := testenv.Tool(t, "versitygw", "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
-	server.once.Do(func() {
-		server.err = startServer(path)
-	})
-	if server.err != nil {
-		t.Fatalf("starting versitygw: %v", server.err)
-	}
-	return server.endpoint
-}
-
-func startServer(path string) error {
-	dir, err := os.MkdirTemp("", "versitygw-")
-	if err != nil {
-		return err
-	}
-	server.dir = dir
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	logf, err := os.Create(filepath.Join(dir, "versitygw.log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(path, "--access", testAccessKey, "--secret", testSecretKey, "--port", addr, "posix", filepath.Join(dir, "data"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	server.cmd = cmd
-	server.endpoint = "http://" + addr
-	for _, kv := range [][2]string{
-		{"AWS_ACCESS_KEY_ID", testAccessKey}, {"AWS_SECRET_ACCESS_KEY", testSecretKey},
-		{"AWS_ENDPOINT_URL_S3", server.endpoint}, {"AWS_REGION", "us-east-1"},
-		{"AWS_EC2_METADATA_DISABLED", "true"}, {"AWS_PROFILE", ""}, {"AWS_CONFIG_FILE", os.DevNull}, {"AWS_SHARED_CREDENTIALS_FILE", os.DevNull},
-	} {
-		os.Setenv(kv[0], kv[1])
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("versitygw did not answer on %s in 20 s (log in %s)", addr, logf.Name())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	client, err := newClient(nil)
-	if err != nil {
-		return err
-	}
-	_, err = client.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(testBucket)})
-	return err
-}
-
-// newClient returns an S3 client on the test server, counting requests.
-func newClient(counter *requestCounter) (*awss3.Client, error) {
-	cfg, err := testConfig(counter)
-	if err != nil {
-		return nil, err
-	}
-	return awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = true }), nil
-}
-
+// testConfig loads the standard AWS configuration (pointed at the test
+// server by s3test.Shared), with requests counted when counter is set.
 func testConfig(counter *requestCounter) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if counter != nil {
@@ -168,16 +84,7 @@ func (c *requestCounter) take() map[string]int {
 	return n
 }
 
-var nameSafe = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
-
-func newLocation(t testing.TB) string {
-	s3Server(t)
-	name := strings.Trim(nameSafe.ReplaceAllString(t.Name(), "-"), "-")
-	if len(name) > 60 {
-		name = name[len(name)-60:]
-	}
-	return fmt.Sprintf("s3://%s/%s-%s", testBucket, name, nonce()[:8])
-}
+func newLocation(t testing.TB) string { return s3Server(t).URL(t) }
 
 var backend = storetest.Backend{
 	Name:        "s3",
@@ -196,11 +103,7 @@ func TestMain(m *testing.M) {
 		os.Exit(storetest.RunChild(backend))
 	}
 	code := m.Run()
-	if server.cmd != nil {
-		server.cmd.Process.Kill()
-		server.cmd.Wait()
-		os.RemoveAll(server.dir)
-	}
+	s3test.StopShared()
 	os.Exit(code)
 }
 
@@ -234,10 +137,7 @@ func put(t testing.TB, s store.Store, path string, tags map[string]string) store
 func objects(t testing.TB, loc, under string) []string {
 	t.Helper()
 	bucket, prefix, _ := ParseURL(loc)
-	client, err := newClient(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := s3Server(t).Client()
 	var keys []string
 	p := awss3.NewListObjectsV2Paginator(client, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + under)})
 	for p.HasMorePages() {
@@ -667,7 +567,7 @@ func TestMultipartAndOrphans(t *testing.T) {
 	}
 	// An incomplete multipart upload.
 	bucket, prefix, _ := ParseURL(loc)
-	client, _ := newClient(nil)
+	client := s3Server(t).Client()
 	mp, err := client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "files/" + string(g.ID) + "/debuginfo/partial")})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ func Sniff(head []byte) (what string, isELF bool) {
 	switch {
 	case has("\x7fELF"):
 		return "an ELF file", true
+	case len(head) < 4 && bytes.HasPrefix([]byte("\x7fELF"), head):
+		return fmt.Sprintf("only %d bytes, too short for an ELF file", len(head)), false
 	case has("\x1f\x8b"):
 		return "a gzip stream (send the file uncompressed, or say Content-Encoding: gzip)", false
 	case has("\x28\xb5\x2f\xfd"):
@@ -51,7 +53,7 @@ func isText(b []byte) bool {
 		if r == utf8.RuneError && size <= 1 {
 			return len(b) < utf8.UTFMax && !utf8.FullRune(b)
 		}
-		if r < ' ' && r != '\n' && r != '\r' && r != '\t' {
+		if r < ' ' && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
 			return false
 		}
 		b = b[size:]
