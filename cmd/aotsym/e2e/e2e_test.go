@@ -24,7 +24,7 @@ import (
 
 var variants = []string{"net8.0-linux-x64", "net9.0-linux-x64", "net10.0-linux-x64"}
 
-func loadVariants(t *testing.T) []*corpus.Manifest {
+func loadVariants(t testing.TB) []*corpus.Manifest {
 	t.Helper()
 	var ms []*corpus.Manifest
 	for _, v := range variants {
@@ -38,13 +38,13 @@ func loadVariants(t *testing.T) []*corpus.Manifest {
 }
 
 // sample returns a case with a CloudWatch log sample and that sample's text.
-func sample(t *testing.T, m *corpus.Manifest, scenario string) (*corpus.Case, []byte) {
+func sample(t testing.TB, m *corpus.Manifest, scenario string) (*corpus.Case, []byte) {
 	return sampleOf(t, m, scenario, ".log")
 }
 
 // sampleOf returns a case's constructed sample with the given suffix (.log,
 // .error.json, .event.json).
-func sampleOf(t *testing.T, m *corpus.Manifest, scenario, suffix string) (*corpus.Case, []byte) {
+func sampleOf(t testing.TB, m *corpus.Manifest, scenario, suffix string) (*corpus.Case, []byte) {
 	t.Helper()
 	for i := range m.Cases {
 		c := &m.Cases[i]
@@ -90,7 +90,7 @@ func checkAgainstManifest(t *testing.T, what string, tr *aotsym.Trace, c *corpus
 	}
 }
 
-func symbolicateJSON(t *testing.T, url string, body []byte, hdr ...string) (*aotsym.Trace, []byte) {
+func symbolicateJSON(t testing.TB, url string, body []byte, hdr ...string) (*aotsym.Trace, []byte) {
 	t.Helper()
 	status, _, b := call(t, "POST", url, bytes.NewReader(body), append([]string{"Accept", "application/json"}, hdr...)...)
 	if status != 200 {

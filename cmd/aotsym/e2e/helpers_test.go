@@ -26,7 +26,7 @@ var binary struct {
 	err  error
 }
 
-func aotsymBin(t *testing.T) string {
+func aotsymBin(t testing.TB) string {
 	t.Helper()
 	binary.once.Do(func() {
 		dir, err := os.MkdirTemp("", "aotsym-e2e-bin")
@@ -87,7 +87,7 @@ func (s *syncBuf) String() string {
 
 // server is a running `aotsym serve` process.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	logs *syncBuf
@@ -96,7 +96,7 @@ type server struct {
 
 // startServer runs `aotsym serve --data DATA --listen 127.0.0.1:0` with the
 // extra arguments and environment, and waits until /readyz answers 200.
-func startServer(t *testing.T, data string, env []string, args ...string) *server {
+func startServer(t testing.TB, data string, env []string, args ...string) *server {
 	t.Helper()
 	all := append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
 	cmd := exec.Command(aotsymBin(t), all...)
@@ -178,7 +178,7 @@ type result struct {
 }
 
 // cli runs the aotsym binary with args, the given environment and stdin.
-func cli(t *testing.T, env []string, stdin io.Reader, args ...string) result {
+func cli(t testing.TB, env []string, stdin io.Reader, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -198,7 +198,7 @@ func cli(t *testing.T, env []string, stdin io.Reader, args ...string) result {
 }
 
 // call sends one HTTP request and returns the status, headers and body.
-func call(t *testing.T, method, url string, body io.Reader, hdr ...string) (int, http.Header, []byte) {
+func call(t testing.TB, method, url string, body io.Reader, hdr ...string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -220,7 +220,7 @@ func call(t *testing.T, method, url string, body io.Reader, hdr ...string) (int,
 }
 
 // errorBody decodes an error document and checks its shape.
-func errorBody(t *testing.T, status, want int, b []byte, code string) string {
+func errorBody(t testing.TB, status, want int, b []byte, code string) string {
 	t.Helper()
 	var eb struct {
 		Error string `json:"error"`
@@ -245,7 +245,7 @@ type chunked struct{ r io.Reader }
 func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // hasCommand reports whether the binary has a subcommand.
-func hasCommand(t *testing.T, name string) bool {
+func hasCommand(t testing.TB, name string) bool {
 	r := cli(t, nil, nil, "help", name)
 	return r.code == 0 && !strings.Contains(r.stdout+r.stderr, "Unknown help topic")
 }
