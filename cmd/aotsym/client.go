@@ -166,6 +166,7 @@ func symbolicateRemote(ctx context.Context, o RemoteSymbolicate, in io.Reader, o
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(t)
 	}
 	text, _, err := c.SymbolicateText(ctx, in, opts)

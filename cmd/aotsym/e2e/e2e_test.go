@@ -373,7 +373,7 @@ func zst(b []byte) []byte {
 // TestLimits runs a server with small limits and pushes each one.
 func TestLimits(t *testing.T) {
 	m := loadVariants(t)[2]
-	srv := startServer(t, t.TempDir(), nil, "--max-upload", "1MiB", "--max-body", "64KiB", "--max-batch", "2", "--upload-timeout", "2s")
+	srv := startServer(t, t.TempDir(), nil, "--max-upload", "1MiB", "--max-body", "64KiB", "--max-batch", "2", "--upload-timeout", "2s", "--max-frames", "20")
 	dbg, _ := os.ReadFile(m.DebugFile())
 
 	r := cli(t, nil, nil, "upload", "--server", srv.url, m.DebugFile())
@@ -401,6 +401,12 @@ func TestLimits(t *testing.T) {
 	errorBody(t, status, 413, b, "too_large")
 	status, _, b = call(t, "POST", srv.url+"/v1/symbolicate", chunked{bytes.NewReader(trace)})
 	errorBody(t, status, 413, b, "too_large")
+	// A trace with more frames than --max-frames (the parser's limit).
+	_, deep := sample(t, m, "recursion")
+	status, _, b = call(t, "POST", srv.url+"/v1/symbolicate", bytes.NewReader(deep))
+	if msg := errorBody(t, status, 413, b, "too_large"); !strings.Contains(msg, "20") {
+		t.Fatalf("--max-frames 20: %s", msg)
+	}
 	j := `{"traces":[{"id":"1","text":"at A.B()"},{"id":"2","text":"at A.B()"},{"id":"3","text":"at A.B()"}]}`
 	status, _, b = call(t, "POST", srv.url+"/v1/symbolicate/batch", strings.NewReader(j))
 	errorBody(t, status, 413, b, "too_large")

@@ -36,7 +36,7 @@ func aotsymBin(t testing.TB) string {
 		}
 		binary.path = filepath.Join(dir, "aotsym")
 		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", binary.path, ".")
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", binary.path, ".")
 		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binary.err = fmt.Errorf("go build ./cmd/aotsym: %v\n%s", err, out)
