@@ -95,6 +95,12 @@ type Config struct {
 	MaxBatchTraces int
 	// BatchWorkers is how many traces of a batch are resolved at once.
 	BatchWorkers int
+	// MaxInFlight bounds the symbolicate, batch and frame requests being
+	// worked on at once, and MaxUploads the uploads; a request over the
+	// bound waits for a slot until its timeout, then gets 503. They bound
+	// the memory a burst of large requests can take.
+	MaxInFlight int
+	MaxUploads  int
 	// RequestTimeout bounds every request; UploadTimeout replaces it for
 	// uploads and debuginfod downloads, which move whole files.
 	RequestTimeout time.Duration
@@ -124,6 +130,8 @@ const (
 	DefaultUploadTimeout     = 30 * time.Minute
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultMaxInFlight       = 64
+	DefaultMaxUploads        = 4
 	// MaxFrameBytes bounds the body of /v1/frames/resolve.
 	MaxFrameBytes = 64 << 10
 )
@@ -146,6 +154,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.BatchWorkers <= 0 {
 		c.BatchWorkers = 4
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxUploads <= 0 {
+		c.MaxUploads = DefaultMaxUploads
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = DefaultRequestTimeout
@@ -180,6 +194,8 @@ type Server struct {
 
 	openAPIOnce sync.Once
 	openAPIDoc  []byte
+
+	work, uploads chan struct{} // semaphores of MaxInFlight and MaxUploads
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -188,7 +204,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // until Attach is called.
 func New(cfg Config) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger,
+		work: make(chan struct{}, cfg.MaxInFlight), uploads: make(chan struct{}, cfg.MaxUploads)}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.engine = s.buildEngine()
 	return s

@@ -214,3 +214,25 @@ func clipHeader(s string) string {
 	}
 	return s
 }
+
+// slot makes a route take a slot of sem for the duration of the request,
+// waiting for one until the request's deadline; what is left waiting then
+// gets 503 with Retry-After.
+func (s *Server) slot(sem chan struct{}, what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		select {
+		case sem <- struct{}{}:
+		default:
+			select {
+			case sem <- struct{}{}:
+			case <-c.Request.Context().Done():
+				c.Header("Retry-After", "1")
+				s.abort(c, http.StatusServiceUnavailable, client.CodeUnavailable,
+					fmt.Sprintf("the server is busy: %d %s are running and this request waited %s for one of them to finish; retry in a moment", cap(sem), what, timeoutOf(c)))
+				return
+			}
+		}
+		defer func() { <-sem }()
+		c.Next()
+	}
+}

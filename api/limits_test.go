@@ -268,3 +268,35 @@ func TestErrorDocuments(t *testing.T) {
 		t.Run(c.method+" "+c.path, func(t *testing.T) { wantError(t, resp, b, c.status, c.code) })
 	}
 }
+
+// TestBusy: with every symbolication slot taken, a request waits until its
+// deadline and then gets 503 with Retry-After; uploads have their own slots.
+func TestBusy(t *testing.T) {
+	f := newFixture(t, Config{MaxInFlight: 1, RequestTimeout: 400 * time.Millisecond, UploadTimeout: 5 * time.Second})
+	f.sym.block = make(chan struct{})
+	f.sym.started = make(chan struct{})
+	first := make(chan int, 1)
+	go func() {
+		resp, _ := f.do("POST", "/v1/symbolicate", strings.NewReader("   at A.B()\n"))
+		first <- resp.StatusCode
+	}()
+	<-f.sym.started
+	resp, b := f.do("POST", "/v1/frames/resolve", strings.NewReader(`{"build_id":"0011223344556677","frame":"at A.B()"}`))
+	eb := wantError(t, resp, b, http.StatusServiceUnavailable, "unavailable")
+	if resp.Header.Get("Retry-After") == "" || !strings.Contains(eb.Error, "busy") {
+		t.Fatalf("busy answer: %v %s", resp.Header, eb.Error)
+	}
+	// An upload does not wait for symbolications.
+	if resp, b := f.do("POST", "/v1/builds", bytes.NewReader(mustSynthetic(1))); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload while busy: %d %s", resp.StatusCode, b)
+	}
+	close(f.sym.block)
+	if st := <-first; st != http.StatusServiceUnavailable && st != http.StatusOK {
+		t.Fatalf("first request: %d", st)
+	}
+	// The slot is free again.
+	f.sym.block = nil
+	if resp, b := f.do("POST", "/v1/symbolicate", strings.NewReader("   at A.B()\n")); resp.StatusCode != 200 {
+		t.Fatalf("after the slot was freed: %d %s", resp.StatusCode, b)
+	}
+}

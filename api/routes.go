@@ -21,7 +21,10 @@ type route struct {
 	bodyLimit int64
 	bodyHint  string
 	// long routes move whole files and get UploadTimeout.
-	long    bool
+	long bool
+	// sem, when set, is the semaphore the route takes a slot of.
+	sem     chan struct{}
+	semWhat string
 	handler gin.HandlerFunc
 	doc     operation
 }
@@ -36,7 +39,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/readyz", handler: s.readyz, doc: docReadyz},
 		{method: "GET", path: "/metrics", scope: ScopeRead, handler: s.metricsHandler(), doc: docMetrics},
 
-		{method: "POST", path: "/v1/builds", scope: ScopeUpload, long: true, handler: s.upload, doc: docUpload,
+		{method: "POST", path: "/v1/builds", scope: ScopeUpload, long: true, handler: s.upload, doc: docUpload, sem: s.uploads, semWhat: "uploads",
 			bodyLimit: cfg.MaxUploadBytes, bodyHint: "upload a smaller file, or start the server with a larger --max-upload"},
 		{method: "GET", path: "/v1/builds", scope: ScopeRead, handler: s.listBuilds, doc: docListBuilds},
 		{method: "GET", path: "/v1/builds/:id", scope: ScopeRead, handler: s.getBuild, doc: docGetBuild},
@@ -46,11 +49,11 @@ func (s *Server) table() []route {
 		{method: "PUT", path: "/v1/builds/:id/tags", scope: ScopeUpload, handler: s.putTags, doc: docPutTags,
 			bodyLimit: 64 << 10, bodyHint: "send fewer tags"},
 
-		{method: "POST", path: "/v1/symbolicate", scope: ScopeRead, handler: s.symbolicate, doc: docSymbolicate,
+		{method: "POST", path: "/v1/symbolicate", scope: ScopeRead, handler: s.symbolicate, sem: s.work, semWhat: "symbolications", doc: docSymbolicate,
 			bodyLimit: cfg.MaxTraceBytes, bodyHint: "send only the lines of the trace, or split the input into several traces with POST /v1/symbolicate/batch"},
-		{method: "POST", path: "/v1/symbolicate/batch", scope: ScopeRead, handler: s.symbolicateBatch, doc: docBatch,
+		{method: "POST", path: "/v1/symbolicate/batch", scope: ScopeRead, handler: s.symbolicateBatch, sem: s.work, semWhat: "symbolications", doc: docBatch,
 			bodyLimit: cfg.MaxBatchBytes, bodyHint: "split the batch into several requests"},
-		{method: "POST", path: "/v1/frames/resolve", scope: ScopeRead, handler: s.resolveFrame, doc: docResolveFrame,
+		{method: "POST", path: "/v1/frames/resolve", scope: ScopeRead, handler: s.resolveFrame, sem: s.work, semWhat: "symbolications", doc: docResolveFrame,
 			bodyLimit: MaxFrameBytes, bodyHint: "send one frame (one line) per request"},
 
 		{method: "GET", path: "/buildid/:id/debuginfo", scope: ScopeRead, long: true, handler: s.debuginfod, doc: docDebuginfo},
@@ -75,6 +78,9 @@ func (s *Server) buildEngine() *gin.Engine {
 			timeout = s.cfg.UploadTimeout
 		}
 		chain := []gin.HandlerFunc{s.deadline(timeout), s.authorize(r.scope)}
+		if r.sem != nil {
+			chain = append(chain, s.slot(r.sem, r.semWhat))
+		}
 		if r.bodyLimit > 0 {
 			chain = append(chain, s.limitBody(r.bodyLimit, r.bodyHint))
 		}

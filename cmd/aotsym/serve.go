@@ -29,14 +29,15 @@ func init() { register(newServeCmd) }
 
 // serveConfig holds the flags of `aotsym serve`.
 type serveConfig struct {
-	data, listen, storeURL string
-	insecureOpen           bool
-	maxUpload, maxBody     byteSize
-	maxBatchBody, cache    byteSize
-	maxBatch, maxFrames    int
-	timeout, uploadTimeout time.Duration
-	shutdownTimeout        time.Duration
-	logFormat, logLevel    string
+	data, listen, storeURL  string
+	insecureOpen            bool
+	maxUpload, maxBody      byteSize
+	maxBatchBody, cache     byteSize
+	maxBatch, maxFrames     int
+	maxInFlight, maxUploads int
+	timeout, uploadTimeout  time.Duration
+	shutdownTimeout         time.Duration
+	logFormat, logLevel     string
 }
 
 // serveEnv names the environment variable of each flag.
@@ -50,6 +51,8 @@ var serveEnv = map[string]string{
 	"max-batch":        "AOTSYM_MAX_BATCH",
 	"max-batch-body":   "AOTSYM_MAX_BATCH_BODY",
 	"max-frames":       "AOTSYM_MAX_FRAMES",
+	"max-inflight":     "AOTSYM_MAX_INFLIGHT",
+	"max-uploads":      "AOTSYM_MAX_UPLOADS",
 	"cache":            "AOTSYM_CACHE",
 	"timeout":          "AOTSYM_TIMEOUT",
 	"upload-timeout":   "AOTSYM_UPLOAD_TIMEOUT",
@@ -99,6 +102,8 @@ SIGTERM or SIGINT stops the server gracefully.`,
 	fs.IntVar(&cfg.maxBatch, "max-batch", api.DefaultMaxBatchTraces, "most traces in one batch request (AOTSYM_MAX_BATCH)")
 	fs.Var(&cfg.maxBatchBody, "max-batch-body", "largest batch request body (AOTSYM_MAX_BATCH_BODY)")
 	fs.IntVar(&cfg.maxFrames, "max-frames", trace.DefaultLimits.MaxFrames, "most frames (and exceptions) in one trace (AOTSYM_MAX_FRAMES)")
+	fs.IntVar(&cfg.maxInFlight, "max-inflight", api.DefaultMaxInFlight, "symbolicate, batch and frame requests worked on at once; more wait, then get 503 (AOTSYM_MAX_INFLIGHT)")
+	fs.IntVar(&cfg.maxUploads, "max-uploads", api.DefaultMaxUploads, "uploads received and indexed at once (AOTSYM_MAX_UPLOADS)")
 	fs.Var(&cfg.cache, "cache", "memory for open build indexes, shared by all builds (AOTSYM_CACHE)")
 	fs.DurationVar(&cfg.timeout, "timeout", api.DefaultRequestTimeout, "time limit of a request (AOTSYM_TIMEOUT)")
 	fs.DurationVar(&cfg.uploadTimeout, "upload-timeout", api.DefaultUploadTimeout, "time limit of an upload or a debuginfod download (AOTSYM_UPLOAD_TIMEOUT)")
@@ -133,8 +138,8 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.maxBatch < 1 || cfg.maxFrames < 1 {
-		return usagef("--max-batch and --max-frames must be at least 1")
+	if cfg.maxBatch < 1 || cfg.maxFrames < 1 || cfg.maxInFlight < 1 || cfg.maxUploads < 1 {
+		return usagef("--max-batch, --max-frames, --max-inflight and --max-uploads must be at least 1")
 	}
 	for name, d := range map[string]time.Duration{"--timeout": cfg.timeout, "--upload-timeout": cfg.uploadTimeout, "--shutdown-timeout": cfg.shutdownTimeout} {
 		if d <= 0 {
@@ -160,6 +165,8 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 		MaxTraceBytes:   int64(cfg.maxBody),
 		MaxBatchBytes:   int64(cfg.maxBatchBody),
 		MaxBatchTraces:  cfg.maxBatch,
+		MaxInFlight:     cfg.maxInFlight,
+		MaxUploads:      cfg.maxUploads,
 		RequestTimeout:  cfg.timeout,
 		UploadTimeout:   cfg.uploadTimeout,
 		ShutdownTimeout: cfg.shutdownTimeout,
