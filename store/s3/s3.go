@@ -537,8 +537,7 @@ func (p *putter) commit(r *record) {
 // cleanup deletes the objects this Put wrote that no committed record names
 // (it lost a race, or failed).
 func (p *putter) cleanup() {
-	p.hints.cleanup(p.final)
-	var keys []string
+	keys := p.hints.unnamed(p.final)
 	if p.fileKey != "" && !p.used[p.fileKey] {
 		keys = append(keys, p.fileKey)
 	}
@@ -547,11 +546,42 @@ func (p *putter) cleanup() {
 			keys = append(keys, bi.key)
 		}
 	}
-	if len(keys) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		p.s.deleteObjects(ctx, keys...)
+	p.s.deleteUnnamed(p.up.ID, keys)
+}
+
+// deleteUnnamed deletes objects an operation wrote and did not commit, except
+// any the build's record names after all: a record write that failed from
+// this side (a timeout, a canceled request) may still have been applied.
+// When the record cannot be read, it deletes nothing and leaves the objects
+// to Expire's sweep.
+func (s *Store) deleteUnnamed(id aotsym.BuildID, keys []string) {
+	if len(keys) == 0 {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, _, err := s.getRecord(ctx, id)
+	if err != nil {
+		s.log.Warn("s3: leaving uncommitted objects to Expire", "build_id", id, "err", err)
+		return
+	}
+	named := map[string]bool{}
+	if r != nil {
+		named[r.IndexKey] = true
+		for _, k := range r.Objects {
+			named[k] = true
+		}
+		for _, k := range r.TagKeys {
+			named[k] = true
+		}
+	}
+	var drop []string
+	for _, k := range keys {
+		if !named[k] {
+			drop = append(drop, k)
+		}
+	}
+	s.deleteObjects(ctx, drop...)
 }
 
 func fileSize(r *record, kind aotsym.FileKind) int64 {
@@ -624,7 +654,7 @@ func (s *Store) SetTags(ctx context.Context, id aotsym.BuildID, set map[string]s
 	defer unlock()
 	h := hints{s: s}
 	var final *record
-	defer func() { h.cleanup(final) }()
+	defer func() { s.deleteUnnamed(id, h.unnamed(final)) }()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		cur, etag, err := s.getRecord(ctx, id)
 		if err != nil {
@@ -805,7 +835,7 @@ func (s *Store) rebuild(ctx context.Context, cur *record, etag string) ([]byte, 
 	next.setIndex(ix, sha256Hex(ix.Data), key, version)
 	newTag, err := s.putRecord(ctx, next, etag)
 	if err != nil {
-		s.deleteObjects(ctx, key)
+		s.deleteUnnamed(cur.ID, []string{key})
 		return nil, err
 	}
 	s.cat.put(next, newTag)

@@ -633,3 +633,62 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkStoredBuilds(b *testing.B) {
 	storetest.BenchStoredBuilds(b, backend, []int{1, 100, 1000})
 }
+
+// loseRecordReply is an HTTP client that sends the first record PUT and then
+// reports a failure, as a timeout after the server applied it would.
+type loseRecordReply struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (c *loseRecordReply) Do(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultClient.Do(r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && !c.done && r.Method == "PUT" && strings.Contains(r.URL.Path, "/builds/") {
+		c.done = true
+		resp.Body.Close()
+		return nil, io.ErrUnexpectedEOF
+	}
+	return resp, err
+}
+
+// TestAmbiguousCommit: the record write succeeds on the server but the
+// client sees an error. The upload must not then delete the objects the
+// record names as if it had lost.
+func TestAmbiguousCommit(t *testing.T) {
+	f := storetest.Fixtures(t)["net8.0-linux-x64"]
+	loc := newLocation(t)
+	cfg, err := testConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lose := &loseRecordReply{}
+	cfg.HTTPClient = lose
+	s := openAt(t, loc, storetest.NewIndexer(), Options{AWSConfig: &cfg})
+	file, _ := os.Open(f.Debug)
+	defer file.Close()
+	_, err = s.Put(context.Background(), file, store.PutOptions{Tags: map[string]string{"service": "orders"}})
+	if !lose.done {
+		t.Fatal("the record PUT was never intercepted")
+	}
+	t.Logf("Put after a lost reply: %v", err)
+	other := openAt(t, loc, storetest.NewIndexer(), Options{})
+	b, err := other.FindByTags(context.Background(), map[string]string{"service": "orders"})
+	if err != nil || b.ID != f.ID {
+		t.Fatalf("FindByTags after a lost reply: %s, %v", b.ID, err)
+	}
+	if got, err := other.Index(context.Background(), f.ID); err != nil || !bytes.Equal(got, expectIndex(t, f.Debug, "")) {
+		t.Errorf("Index after a lost reply: %v", err)
+	}
+	sf, err := other.OpenFile(context.Background(), f.ID, aotsym.FileDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(sf)
+	sf.Close()
+	want, _ := os.ReadFile(f.Debug)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the stored file after a lost reply: %d bytes, %v", len(got), err)
+	}
+}

@@ -110,26 +110,22 @@ func (h *hints) committed(ctx context.Context, cur, next *record) {
 	h.s.deleteObjects(ctx, drop...)
 }
 
-// cleanup deletes the lookup objects this operation wrote that final (the
+// unnamed returns the lookup objects this operation wrote that final (the
 // record it committed, nil for none) does not name.
-func (h *hints) cleanup(final *record) {
+func (h *hints) unnamed(final *record) []string {
 	named := map[string]bool{}
 	if final != nil {
 		for _, k := range final.TagKeys {
 			named[k] = true
 		}
 	}
-	var drop []string
+	var out []string
 	for _, k := range h.written {
 		if !named[k] {
-			drop = append(drop, k)
+			out = append(out, k)
 		}
 	}
-	if len(drop) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		h.s.deleteObjects(ctx, drop...)
-	}
+	return out
 }
 
 // putEmpty writes empty objects, a few at a time.
