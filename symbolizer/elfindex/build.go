@@ -319,7 +319,8 @@ func (b *builder) readDWARF() error {
 	if err != nil {
 		return err
 	}
-	warnings, err := walkDWARF(d, units, b.lim)
+	ls := &lineSections{line: get("line"), str: get("str"), lineStr: get("line_str"), order: src.f.ByteOrder}
+	warnings, err := walkDWARF(d, units, ls, b.lim)
 	if err != nil {
 		return err
 	}

@@ -219,7 +219,7 @@ func unitSpans(info []byte, bo binary.ByteOrder) ([]*cuData, error) {
 // A unit that cannot be decoded is left out and reported in warnings (its
 // error is returned only when no unit could be read); going over a limit
 // stops everything.
-func walkDWARF(d *dwarf.Data, units []*cuData, lim Limits) (warnings []error, err error) {
+func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (warnings []error, err error) {
 	var rows, nodes atomic.Int64
 	type task struct {
 		u     *cuData
@@ -269,7 +269,7 @@ func walkDWARF(d *dwarf.Data, units []*cuData, lim Limits) (warnings []error, er
 						}
 					}()
 					if t.lines {
-						err = readLines(d, t.u, &rows, int64(lim.MaxLineRows))
+						err = readLines(d, t.u, ls, &rows, int64(lim.MaxLineRows))
 					} else {
 						err = walkUnit(d, t.u, &nodes, int64(lim.MaxInlineNodes))
 					}
@@ -315,7 +315,7 @@ func cuEntry(d *dwarf.Data, u *cuData) (*dwarf.Entry, *dwarf.Reader, error) {
 }
 
 // readLines runs the unit's line program and keeps its sequences.
-func readLines(d *dwarf.Data, u *cuData, total *atomic.Int64, maxRows int64) error {
+func readLines(d *dwarf.Data, u *cuData, ls *lineSections, total *atomic.Int64, maxRows int64) error {
 	cu, _, err := cuEntry(d, u)
 	if err != nil {
 		return err
@@ -418,10 +418,18 @@ func readLines(d *dwarf.Data, u *cuData, total *atomic.Int64, maxRows int64) err
 		u.seqs = append(u.seqs, sequence{lo: all[s.a].addr, hi: his[i], rows: all[s.a:s.b:s.b]})
 	}
 	sort.SliceStable(u.seqs, func(i, j int) bool { return u.seqs[i].lo < u.seqs[j].lo })
+	// File names as llvm-symbolizer joins them; LineReader's (cleaned)
+	// only where the header could not be read or for DW_LNE_define_file.
 	files := lr.Files()
+	stmt, _ := cu.Val(dwarf.AttrStmtList).(int64)
+	compDir, _ := cu.Val(dwarf.AttrCompDir).(string)
+	raw, rawErr := lineFileNames(ls, uint64(stmt), compDir)
 	u.fileNames = make([]string, len(files))
 	for i, f := range files {
-		if f != nil {
+		switch {
+		case rawErr == nil && i < len(raw):
+			u.fileNames[i] = raw[i]
+		case f != nil:
 			u.fileNames[i] = f.Name
 		}
 	}
@@ -588,7 +596,7 @@ type attrs struct {
 }
 
 func attrsOf(e *dwarf.Entry) attrs {
-	a := attrs{declFile: -1, callFile: -1}
+	a := attrs{declFile: -1, declLine: -1, callFile: -1}
 	for _, f := range e.Field {
 		switch f.Attr {
 		case dwarf.AttrName:
@@ -604,7 +612,7 @@ func attrsOf(e *dwarf.Entry) attrs {
 		case dwarf.AttrDeclFile:
 			a.declFile = int32(toInt(f.Val, -1))
 		case dwarf.AttrDeclLine:
-			a.declLine = int32(toInt(f.Val, 0))
+			a.declLine = int32(toInt(f.Val, -1))
 		case dwarf.AttrCallFile:
 			a.callFile = int32(toInt(f.Val, -1))
 		case dwarf.AttrCallLine:
@@ -711,7 +719,7 @@ type ident struct {
 // resolve follows a subprogram's specification/origin chain.
 func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 	var id ident
-	haveDecl, haveParams, haveClass := false, false, false
+	haveFile, haveLine, haveParams, haveClass := false, false, false, false
 	type step struct {
 		u *cuData
 		s *subRec
@@ -728,10 +736,13 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 		if id.name == "" {
 			id.name = st.s.name
 		}
-		if !haveDecl && st.s.declFile >= 0 {
-			haveDecl = true
+		if !haveFile && st.s.declFile >= 0 {
+			haveFile = true
 			id.declFile = di.fileID(st.u, st.s.declFile)
-			id.declLine = uint32(max(st.s.declLine, 0))
+		}
+		if !haveLine && st.s.declLine >= 0 {
+			haveLine = true
+			id.declLine = uint32(st.s.declLine)
 		}
 		if !haveClass && st.s.scope >= 0 {
 			haveClass = true

@@ -171,8 +171,11 @@ func (e *elfFile) inflate(name string, off int64, kind string, src []byte, size 
 		defer r.Close()
 		zr = r
 	case "zstd":
+		// The output is bounded by out below; the window a frame asks for
+		// is bounded here (a section needs no window larger than itself).
+		window := min(max(size, 1<<20), zstd.MaxWindowSize)
 		r, err := zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxMemory(size+1), zstd.WithDecoderMaxWindow(max(size, 1<<10)))
+			zstd.WithDecoderMaxWindow(window), zstd.WithDecoderMaxMemory(2*window+size))
 		if err != nil {
 			return nil, formatErr(e.role, name, off, err, "bad zstd stream: %v", err)
 		}
