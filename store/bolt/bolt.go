@@ -349,7 +349,15 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 		return putRecord(tx, now, &next, ix.Data)
 	})
 	if err != nil {
-		os.Remove(path)
+		// Remove the file unless the record names it after all (a commit
+		// whose final sync failed may still be on disk); Open removes it
+		// otherwise.
+		var now *record
+		if s.db.View(func(tx *bbolt.Tx) (err error) { now, err = getRecord(tx, up.ID); return err }) == nil {
+			if f, ok := now.fileOrNone(up.Kind); !ok || f.SHA256 != up.SHA256 {
+				os.Remove(path)
+			}
+		}
 		return store.PutResult{}, err
 	}
 	s.stage(ingest.StageCommitted)
@@ -357,6 +365,14 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	res.Created, res.Added = action == ingest.Create, action == ingest.Add
 	res.TagsChanged = tagsChanged
 	return res, nil
+}
+
+// fileOrNone is File on a record that may be nil.
+func (r *record) fileOrNone(kind aotsym.FileKind) (aotsym.StoredFile, bool) {
+	if r == nil {
+		return aotsym.StoredFile{}, false
+	}
+	return r.File(kind)
 }
 
 func setIndex(r *record, ix store.IndexResult, version int) {
