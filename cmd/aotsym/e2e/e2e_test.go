@@ -155,13 +155,15 @@ func TestServeUploadSymbolicateRestart(t *testing.T) {
 			}
 		}
 		// The CLI's server mode gives the same text.
-		if hasCommand(t, "symbolicate") {
-			r := cli(t, nil, bytes.NewReader(in), "symbolicate", "--server", srv.url, "-")
-			if r.code != 0 || r.stdout != string(text) {
-				t.Fatalf("aotsym symbolicate --server: exit %d, stdout equal %v\n%s", r.code, r.stdout == string(text), r.stderr)
-			}
-		} else {
-			t.Log("aotsym symbolicate is not registered yet: its server mode is not checked")
+		r := cli(t, nil, bytes.NewReader(in), "symbolicate", "--server", srv.url, "-")
+		if r.code != 0 || r.stdout != string(text) {
+			t.Fatalf("aotsym symbolicate --server: exit %d, stdout equal %v\n%s", r.code, r.stdout == string(text), r.stderr)
+		}
+		// … and --json the same document.
+		r = cli(t, []string{"AOTSYM_SERVER=" + srv.url}, bytes.NewReader(in), "symbolicate", "--json")
+		var viaCLI aotsym.Trace
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &viaCLI) != nil || viaCLI.BuildID != tr.BuildID || len(viaCLI.Frames) != len(tr.Frames) {
+			t.Fatalf("aotsym symbolicate --json via $AOTSYM_SERVER: exit %d\n%s%s", r.code, clip([]byte(r.stdout)), r.stderr)
 		}
 	}
 

@@ -243,9 +243,3 @@ func clip(b []byte) string {
 type chunked struct{ r io.Reader }
 
 func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// hasCommand reports whether the binary has a subcommand.
-func hasCommand(t testing.TB, name string) bool {
-	r := cli(t, nil, nil, "help", name)
-	return r.code == 0 && !strings.Contains(r.stdout+r.stderr, "Unknown help topic")
-}

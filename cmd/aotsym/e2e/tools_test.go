@@ -2,22 +2,16 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/internal/testenv"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aotsym/aotsym/store/s3/s3test"
 )
 
 // TestDebuginfodClient fetches a build's files with LLVM's debuginfod client
@@ -101,51 +95,13 @@ func TestUploadOutput(t *testing.T) {
 // (versitygw), as a scaled-out deployment does: a build uploaded through one
 // is symbolicated and downloaded through the other.
 func TestServeOnS3(t *testing.T) {
-	vgw := testenv.Tool(t, "versitygw", "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	const key, secret = "aotsym-e2e", "aotsym-e2e-secret"
-	logs := &syncBuf{}
-	cmd := exec.Command(vgw, "--access", key, "--secret", secret, "--port", addr, "posix", filepath.Join(dir, "data"))
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	awsEnv := []string{"AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_ENDPOINT_URL_S3=http://" + addr,
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull}
-	for _, kv := range awsEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("AWS_PROFILE", "")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3c := awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.UsePathStyle = true })
-	for {
-		_, err = s3c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("aotsym-e2e")})
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("creating the bucket: %v\n%s", err, logs.String())
-	}
+	s3 := s3test.Start(t)
+	awsEnv := s3.Env()
+	loc := s3.URL(t)
 
 	m := loadVariants(t)[2]
-	a := startServer(t, t.TempDir(), awsEnv, "--store", "s3://aotsym-e2e/builds")
-	b := startServer(t, t.TempDir(), awsEnv, "--store", "s3://aotsym-e2e/builds")
+	a := startServer(t, t.TempDir(), awsEnv, "--store", loc)
+	b := startServer(t, t.TempDir(), awsEnv, "--store", loc)
 	if r := cli(t, nil, nil, "upload", "--server", a.url, "--tag", "service=orders", "--publish-dir", m.Dir); r.code != 0 {
 		t.Fatalf("upload through A: %d %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -171,7 +127,7 @@ func TestServeOnS3(t *testing.T) {
 	}
 	status, _, body = call(t, "GET", a.url+"/v1/builds/"+m.Build.BuildID, nil)
 	errorBody(t, status, 404, body, "not_found")
-	if !bytes.Contains([]byte(a.logs.String()), []byte(`"store":"s3://aotsym-e2e/builds`)) {
+	if !bytes.Contains([]byte(a.logs.String()), []byte(`"store":"`+loc)) {
 		t.Fatalf("A's log does not name the S3 store:\n%s", a.logs.String())
 	}
 }
