@@ -79,6 +79,15 @@ func TestUploadOutput(t *testing.T) {
 	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "already on the server") {
 		t.Fatalf("forced re-upload: %d\n%s%q", r.code, r.stdout, r.stderr)
 	}
+	// A skipped file still gets the tags it was uploaded with.
+	r = cli(t, nil, nil, "upload", "--server", srv.url, "--tag", "env=prod", m.DebugFile())
+	if r.code != 0 || !strings.Contains(r.stdout, "skipped") {
+		t.Fatalf("re-upload with a tag: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, nil, nil, "builds", "list", "--server", srv.url, "--tag", "env=prod")
+	if r.code != 0 || !strings.Contains(r.stdout, m.Build.BuildID) {
+		t.Fatalf("the skipped file's build did not get its tag:\n%s%s", r.stdout, r.stderr)
+	}
 	// Usage errors exit 2.
 	if r := cli(t, nil, nil, "upload", m.DebugFile()); r.code != 2 || !strings.Contains(r.stderr, "AOTSYM_SERVER") {
 		t.Fatalf("no server: %d %s", r.code, r.stderr)
