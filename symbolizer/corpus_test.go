@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -375,6 +376,15 @@ func judge(t *testing.T, what string, tr *aotsym.Trace, fr *aotsym.FrameResult, 
 		switch fr.Status {
 		case aotsym.StatusResolved:
 			if fr.Line == f.Expected.Line && sameFile(fr.File, f.Expected.File) {
+				// The right line must come from the right function, not
+				// from another candidate that happens to share it.
+				sym := fr.Symbol
+				if sym == "" {
+					sym = fr.Function
+				}
+				if !rightFn(sym) && !strings.Contains(fr.Reason, "functions match") {
+					t.Errorf("%s: %q resolved from %s, the manifest's function is %v", what, fr.Input, sym, e.symbol)
+				}
 				if primary {
 					tl.resolved++
 				}

@@ -94,6 +94,9 @@ type choice struct {
 	single bool         // only one build in play: any module name is it
 	bc     aotsym.BuildChoice
 	refuse string // why no build was chosen (frames are unknown_build)
+	// how, when set, says how the single build was chosen without scoring:
+	// Resolve scores it from the frames it resolves and writes the note.
+	how string
 }
 
 func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options) (*choice, error) {
@@ -103,10 +106,8 @@ func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options
 		if err != nil {
 			return nil, err
 		}
-		c.score = scoreBuild(c, doc, true, false)
-		ch := &choice{builds: []*contender{c}, single: true}
-		ch.bc = aotsym.BuildChoice{How: "given", Score: c.score.Fits, Frames: c.score.Frames}
-		ch.bc.Note = fitNote("the build was given", c)
+		ch := &choice{builds: []*contender{c}, single: true, how: "the build was given"}
+		ch.bc = aotsym.BuildChoice{How: "given"}
 		return ch, nil
 	case len(doc.BuildIDs) > 0:
 		return r.chooseNamed(ctx, doc, opts)
@@ -119,10 +120,8 @@ func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options
 		if err != nil {
 			return nil, err
 		}
-		c.score = scoreBuild(c, doc, true, false)
-		ch := &choice{builds: []*contender{c}, single: true}
-		ch.bc = aotsym.BuildChoice{How: "tags", Score: c.score.Fits, Frames: c.score.Frames}
-		ch.bc.Note = fitNote(fmt.Sprintf("the newest build with tags %s", tagsText(opts.Tags)), c)
+		ch := &choice{builds: []*contender{c}, single: true, how: fmt.Sprintf("the newest build with tags %s", tagsText(opts.Tags))}
+		ch.bc = aotsym.BuildChoice{How: "tags"}
 		return ch, nil
 	}
 	limit := opts.MaxCandidates
@@ -167,11 +166,8 @@ func (r *Resolver) chooseNamed(ctx context.Context, doc *trace.Document, opts Op
 		return &choice{bc: aotsym.BuildChoice{How: "none", Note: note}, refuse: note}, nil
 	}
 	if len(cs) == 1 {
-		c := cs[0]
-		c.score = scoreBuild(c, doc, true, false)
-		ch := &choice{builds: cs, single: true}
-		ch.bc = aotsym.BuildChoice{How: "named", Score: c.score.Fits, Frames: c.score.Frames}
-		ch.bc.Note = fitNote("the trace names the build in a `build-id:` line", c)
+		ch := &choice{builds: cs, single: true, how: "the trace names the build in a `build-id:` line"}
+		ch.bc = aotsym.BuildChoice{How: "named"}
 		return ch, nil
 	}
 	return detect(cs, doc, "named", "the trace names several builds; "), nil
@@ -346,9 +342,14 @@ func prefilter(c *contender, doc *trace.Document) bool {
 // scoreBuild scores how well doc fits build c. noNames: managed frames do not
 // fit (the build cannot print method names and another build can).
 func scoreBuild(c *contender, doc *trace.Document, single, noNames bool) detectScore {
-	var s detectScore
-	b := c.b
 	ws := gatherAll(c, doc, single)
+	linkFrames(c.b, doc, ws)
+	return scoreWork(c.b, doc, ws, noNames)
+}
+
+// scoreWork scores the gathered candidates of doc's frames in build b.
+func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectScore {
+	var s detectScore
 	arm := b.Index.Machine() == elf.EM_AARCH64
 	// A frame repeated (recursion) or a pair repeated tells nothing new.
 	seen := make(map[string]bool, len(ws))

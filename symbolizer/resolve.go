@@ -62,6 +62,11 @@ func (r *Resolver) Resolve(ctx context.Context, doc *trace.Document, opts Option
 	}
 	results := r.resolveWith(doc, ch)
 	t := doc.Trace(results)
+	if ch.how != "" {
+		c := ch.builds[0]
+		ch.bc.Score, ch.bc.Frames = c.score.Fits, c.score.Frames
+		ch.bc.Note = fitNote(ch.how, c)
+	}
 	if len(ch.builds) > 0 {
 		t.BuildID = ch.builds[0].meta.ID
 	}
@@ -125,7 +130,11 @@ func (r *Resolver) resolveWith(doc *trace.Document, ch *choice) []aotsym.FrameRe
 	single := ch.single
 	per := make([][]aotsym.FrameResult, len(ch.builds))
 	for k, c := range ch.builds {
-		per[k] = resolveFrames(c, doc, single)
+		var ws []work
+		per[k], ws = resolveFrames(c, doc, single)
+		if ch.how != "" {
+			c.score = scoreWork(c.b, doc, ws, false)
+		}
 	}
 	if len(per) == 1 {
 		return per[0]
@@ -150,7 +159,7 @@ type work struct {
 // resolveFrames answers every frame of doc against one build: first the
 // candidates of each frame, then direct calls between adjacent frames narrow
 // them (linkFrames), then each frame is looked up.
-func resolveFrames(c *contender, doc *trace.Document, single bool) []aotsym.FrameResult {
+func resolveFrames(c *contender, doc *trace.Document, single bool) ([]aotsym.FrameResult, []work) {
 	ws := gatherAll(c, doc, single)
 	linkFrames(c.b, doc, ws)
 	results := make([]aotsym.FrameResult, len(doc.Frames))
@@ -170,7 +179,7 @@ func resolveFrames(c *contender, doc *trace.Document, single bool) []aotsym.Fram
 		}
 		results[i] = w.r
 	}
-	return results
+	return results, ws
 }
 
 // gatherAll finds every frame's candidates in build c.

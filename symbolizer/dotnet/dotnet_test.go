@@ -313,10 +313,8 @@ func TestSymbolMethodKeys(t *testing.T) {
 		sym  string
 		want []string
 	}{
-		{"app_Ns_Type__Format_2", []string{"Format_2\x00Type", "Format\x00Type"}},
-		{"app_Ns_Shipment___ctor", []string{"_ctor\x00Shipment", "ctor\x00"}},
-		{"app_Ns_R_1<System___Canon>__Map<System___Canon>", []string{"Map\x00R_1", "Map\x00R"}}, // R_1 may be R deduplicated
-		{"app_Ns_S__Save_d__0__MoveNext", []string{"Save_d__0__MoveNext\x00S", "0__MoveNext\x00d", "MoveNext\x00_0", "MoveNext\x00"}},
+		{"app_Ns_Type__Format_2", []string{"Format_2\x00Type", "Format\x00Type", "Format_2\x00Ns_Type", "Format\x00Ns_Type", "Format_2\x00app_Ns_Type", "Format\x00app_Ns_Type"}},
+		{"app_MyService_Orders_OrderRepository___ctor", []string{"_ctor\x00OrderRepository", "ctor\x00OrderRepository_"}},
 		{"main", nil},
 	} {
 		if got := SymbolMethodKeys(tc.sym); !reflect.DeepEqual(got, tc.want) {
@@ -326,18 +324,34 @@ func TestSymbolMethodKeys(t *testing.T) {
 }
 
 func TestTypeTail(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"app_MyService_Inventory_Shipment", "Shipment"},
-		{"MyService_Inventory_Shipment", "Shipment"},
-		{"S_P_CoreLib_System_Collections_Generic_Dictionary_2<System___Canon__Int32>", "Dictionary_2"},
-		{"app_Ns_C___c__DisplayClass1_0", "DisplayClass1_0"},
-		{"Program", "Program"},
-		{"app_Ns__c", "c"},
-		{"String", "String"},
+	for _, tc := range []struct {
+		printed string // a printed type
+		class   string // its class name in DWARF
+		tail    string
+	}{
+		{"MyService.Inventory.Shipment", "app_MyService_Inventory_Shipment", "Inventory_Shipment"},
+		{"System.Collections.Generic.Dictionary`2", "S_P_CoreLib_System_Collections_Generic_Dictionary_2<System___Canon__Int32>", "Dictionary_2"},
+		{"Ns.C.<>c__DisplayClass1_0", "app_Ns_C___c__DisplayClass1_0", "DisplayClass1_0"},
+		{"Ns.S.<<Import>g__ImportOne|3_0>d", "app_Ns_S___Import_g__ImportOne_3_0_d", "ImportOne_3_0_d"},
+		{"Program", "app_Program", "Program"},
+		{"Ns.<>c", "app_Ns___c", "Ns___c"},
+		{"System.String", "String", "System_String"},
 	} {
-		if got := TypeTail(tc.in); got != tc.want {
-			t.Errorf("TypeTail(%q) = %q, want %q", tc.in, got, tc.want)
+		tail := TypeTail(Sanitize(tc.printed))
+		if tail != tc.tail {
+			t.Errorf("TypeTail(Sanitize(%q)) = %q, want %q", tc.printed, tail, tc.tail)
 		}
+		found := false
+		for _, c := range classTails(tc.class) {
+			found = found || c == tail
+		}
+		if !found && wellKnown[tc.printed] == "" {
+			t.Errorf("classTails(%q) = %q, lacks %q", tc.class, classTails(tc.class), tail)
+		}
+	}
+	// A well-known type is looked up by its short name.
+	if got := classTails("String"); !reflect.DeepEqual(got, []string{"String"}) {
+		t.Errorf("classTails(String) = %q", got)
 	}
 }
 
@@ -358,10 +372,10 @@ func TestTable(t *testing.T) {
 		tab.Lookup(key, func(fn int) bool { out = append(out, fn); return true })
 		return out
 	}
-	if got := collect("m:Format\x00Fmt"); !reflect.DeepEqual(got, []int{0, 1}) {
+	if got := collect("m:Format\x00Ns_Fmt"); !reflect.DeepEqual(got, []int{0, 1}) {
 		t.Errorf("m:Format = %v", got)
 	}
-	if got := collect("s:Parse\x00Fmt"); !reflect.DeepEqual(got, []int{2}) {
+	if got := collect("s:Parse\x00app_Ns_Fmt"); !reflect.DeepEqual(got, []int{2}) {
 		t.Errorf("s:Parse = %v", got)
 	}
 	var syms []int

@@ -19,13 +19,13 @@ import (
 //	       may separate type and method (framework assemblies without PDBs)
 //	"y:" + each of its symbols (for `symbol+0x…` frames)
 //
-// The type tail (TypeTail) is the same whether computed from the mangled
-// class name, whose assembly prefix is unknown to a printed frame, or from the
-// printed type, so that a name as common as `.ctor` or `MoveNext` leads to the
-// few functions of types ending alike, not to thousands. A hash may collide;
+// The type tail (TypeTail) of the printed type is among the tails a class is
+// filed under (classTails) whatever the class's assembly prefix, so that a
+// name as common as `.ctor` or `MoveNext` leads to the few functions of types
+// ending alike, not to thousands. A hash may collide;
 // the caller checks every candidate (Query.Match).
 //
-// Encoding (little-endian): "DNT2", count uint32, then count entries of
+// Encoding (little-endian): "DNT3", count uint32, then count entries of
 // {hash uint64, function uint32} sorted by hash, then function.
 const (
 	keyName      = "m:"
@@ -33,7 +33,7 @@ const (
 	keySanitized = "s:"
 	keyTail      = "\x00"
 
-	tableMagic = "DNT2"
+	tableMagic = "DNT3"
 	entrySize  = 12
 	headerSize = 8
 	// maxKeysPerSymbol bounds the sanitized keys one symbol contributes.
@@ -41,7 +41,7 @@ const (
 )
 
 // TableName is the name under which the table is stored in a build's index.
-const TableName = "dotnet.names/2"
+const TableName = "dotnet.names/3"
 
 // BuildTable builds the name table of n functions.
 func BuildTable(n int, method func(i int) Method) []byte {
@@ -125,36 +125,62 @@ func SymbolMethodKeys(sym string) []string {
 	return out
 }
 
-// TypeTail returns the last `_`-separated part of a mangled or sanitized type
-// name, with the one before it when the last is a number (`Dictionary_2`,
-// `DisplayClass1_0`), and the instantiation removed: what a class name and
-// the sanitized printed type have in common whatever the assembly prefix.
+// tailLen is how long a type tail is at least, when the type name allows.
+const tailLen = 12
+
+// TypeTail returns the tail a printed type is looked up by: the shortest
+// suffix of its sanitized name (instantiation removed) that starts after a
+// '_' and is at least tailLen bytes long, or the whole name when it is
+// shorter. A class name ends with the sanitized printed type after its
+// assembly prefix and a '_', so the same suffix is among classTails of the
+// class, whatever the prefix.
 func TypeTail(name string) string {
 	name, _, _ = cutTrailingInst(name)
-	i := strings.LastIndexByte(name, '_')
-	if i < 0 {
-		return name
-	}
-	if !allDigits(name[i+1:]) {
-		return name[i+1:]
-	}
-	if j := strings.LastIndexByte(name[:i], '_'); j >= 0 {
-		return name[j+1:]
+	for j := len(name) - 1; j >= 0; j-- {
+		if name[j] == '_' && len(name)-j-1 >= tailLen {
+			return name[j+1:]
+		}
 	}
 	return name
 }
 
-// classTails returns the tails a class is filed under: its TypeTail, and the
-// TypeTail without a trailing `_N` that may be a uniqueness suffix.
+// classTails returns every tail a printed type of this class can have: each
+// suffix starting after a '_' up to the first at least tailLen long, and the
+// whole name when it is shorter; and the same for the name without a
+// trailing `_N` that may be a uniqueness suffix.
 func classTails(class string) []string {
-	t := TypeTail(class)
 	base, _, _ := cutTrailingInst(class)
+	out := suffixTails(base, nil)
 	if b, ok := cutDedup(base); ok {
-		if u := TypeTail(b); u != t {
-			return []string{t, u}
+		out = suffixTails(b, out)
+	}
+	return out
+}
+
+func suffixTails(name string, out []string) []string {
+	add := func(t string) {
+		for _, o := range out {
+			if o == t {
+				return
+			}
+		}
+		out = append(out, t)
+	}
+	for j := len(name) - 1; j >= 0; j-- {
+		if name[j] != '_' {
+			continue
+		}
+		t := name[j+1:]
+		if t == "" {
+			continue
+		}
+		add(t)
+		if len(t) >= tailLen {
+			return out
 		}
 	}
-	return []string{t}
+	add(name)
+	return out
 }
 
 // Table is an opened name table; it reads the bytes in place.
