@@ -109,6 +109,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// ShutdownTimeout bounds how long Run waits for requests in flight.
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long Run keeps serving after it was told to stop,
+	// with /readyz failing, so that a load balancer stops sending requests
+	// before new connections are refused.
+	DrainDelay time.Duration
 	// Logger receives one line per request and the server's events.
 	Logger *slog.Logger
 	// Registry receives the metrics; nil creates one.
@@ -251,8 +255,9 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Run serves on ln until ctx is done, then shuts down gracefully: /readyz
-// fails at once, new connections are refused, requests in flight get up to
-// ShutdownTimeout to finish. It returns nil after a clean shutdown.
+// fails at once, the server goes on serving for DrainDelay, then new
+// connections are refused and requests in flight get up to ShutdownTimeout to
+// finish. It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
 	errc := make(chan error, 1)
@@ -263,6 +268,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.Drain()
+	if s.cfg.DrainDelay > 0 {
+		s.log.Info("draining: /readyz fails, still serving", "delay", s.cfg.DrainDelay.String())
+		select {
+		case <-time.After(s.cfg.DrainDelay):
+		case err := <-errc:
+			return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+		}
+	}
 	s.log.Info("shutting down: finishing requests in flight", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()

@@ -556,3 +556,48 @@ func TestClientErrors(t *testing.T) {
 		t.Fatal("unreachable")
 	}
 }
+
+// TestDrainDelay: after the stop signal the server keeps answering for the
+// drain delay, with /readyz failing, and then stops.
+func TestDrainDelay(t *testing.T) {
+	f := newFixture(t, Config{DrainDelay: 500 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Run(ctx, ln) }()
+	get := func(path string) (int, error) {
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get(base + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if st, err := get("/readyz"); err != nil || st != 200 {
+		t.Fatalf("readyz before: %d %v", st, err)
+	}
+	start := time.Now()
+	cancel()
+	waitFor(t, "draining", func() bool { return !f.srv.Ready() })
+	st, err := get("/readyz")
+	if err != nil || st != 503 {
+		t.Fatalf("readyz while draining: %d %v", st, err)
+	}
+	if st, err := get("/v1/builds"); err != nil || st != 200 {
+		t.Fatalf("a request while draining: %d %v", st, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("stopped after %s, before the drain delay", d)
+	}
+	if _, err := get("/healthz"); err == nil {
+		t.Fatal("still serving after the drain delay")
+	}
+}

@@ -37,6 +37,7 @@ type serveConfig struct {
 	maxInFlight, maxUploads int
 	timeout, uploadTimeout  time.Duration
 	shutdownTimeout         time.Duration
+	drainDelay              time.Duration
 	logFormat, logLevel     string
 }
 
@@ -57,6 +58,7 @@ var serveEnv = map[string]string{
 	"timeout":          "AOTSYM_TIMEOUT",
 	"upload-timeout":   "AOTSYM_UPLOAD_TIMEOUT",
 	"shutdown-timeout": "AOTSYM_SHUTDOWN_TIMEOUT",
+	"drain-delay":      "AOTSYM_DRAIN_DELAY",
 	"log-format":       "AOTSYM_LOG_FORMAT",
 	"log-level":        "AOTSYM_LOG_LEVEL",
 }
@@ -108,6 +110,7 @@ SIGTERM or SIGINT stops the server gracefully.`,
 	fs.DurationVar(&cfg.timeout, "timeout", api.DefaultRequestTimeout, "time limit of a request (AOTSYM_TIMEOUT)")
 	fs.DurationVar(&cfg.uploadTimeout, "upload-timeout", api.DefaultUploadTimeout, "time limit of an upload or a debuginfod download (AOTSYM_UPLOAD_TIMEOUT)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", api.DefaultShutdownTimeout, "on SIGTERM, how long requests in flight may take to finish (AOTSYM_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "on SIGTERM, how long to go on serving with /readyz failing before refusing connections, so a load balancer can react (AOTSYM_DRAIN_DELAY)")
 	fs.StringVar(&cfg.logFormat, "log-format", "auto", "json, text, or auto: text on a terminal, JSON otherwise (AOTSYM_LOG_FORMAT)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (AOTSYM_LOG_LEVEL)")
 	return cmd
@@ -141,6 +144,9 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 	if cfg.maxBatch < 1 || cfg.maxFrames < 1 || cfg.maxInFlight < 1 || cfg.maxUploads < 1 {
 		return usagef("--max-batch, --max-frames, --max-inflight and --max-uploads must be at least 1")
 	}
+	if cfg.drainDelay < 0 {
+		return usagef("--drain-delay cannot be negative")
+	}
 	for name, d := range map[string]time.Duration{"--timeout": cfg.timeout, "--upload-timeout": cfg.uploadTimeout, "--shutdown-timeout": cfg.shutdownTimeout} {
 		if d <= 0 {
 			return usagef("%s must be positive, e.g. 30s or 5m", name)
@@ -170,6 +176,7 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 		RequestTimeout:  cfg.timeout,
 		UploadTimeout:   cfg.uploadTimeout,
 		ShutdownTimeout: cfg.shutdownTimeout,
+		DrainDelay:      cfg.drainDelay,
 		Logger:          log,
 		Page:            webPage(),
 		Version:         version,
