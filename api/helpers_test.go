@@ -35,6 +35,8 @@ type recSym struct {
 	started chan struct{}
 	once    sync.Once
 	forgot  []aotsym.BuildID
+	// stubborn makes a blocked call ignore its context (a slow library).
+	stubborn bool
 }
 
 func (r *recSym) record(o SymbolicateOptions) {
@@ -58,6 +60,10 @@ func (r *recSym) wait(ctx context.Context) error {
 	}
 	if r.started != nil {
 		r.once.Do(func() { close(r.started) })
+	}
+	if r.stubborn {
+		<-r.block
+		return nil
 	}
 	select {
 	case <-ctx.Done():
