@@ -299,8 +299,8 @@ func tagsText(tags map[string]string) string {
 // fitNote says how a build was chosen and how well the trace fits it.
 func fitNote(how string, c *contender) string {
 	s := fmt.Sprintf("%s: %s fits %d of %d frames", how, c.meta.ID.Short(), c.score.Fits, c.score.Frames)
-	if c.score.Frames > 0 && c.score.Fits*2 < c.score.Frames {
-		s += "; most frames do not fit it, so the trace may come from another build"
+	if n := c.score.Frames - c.score.Fits; n > 0 {
+		s += fmt.Sprintf("; %d of them do not fit it, so the trace may come from another build", n)
 	}
 	return s
 }

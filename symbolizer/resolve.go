@@ -282,12 +282,16 @@ func candAt(b *Build, addr uint64) (cand, bool) {
 // `in symbol () from lib` (no offset at all).
 func gatherNative(c *contender, w *work) {
 	b, f := c.b, w.f
-	if f.Module != "" && !w.fc.single && !moduleMatches(f.Module, c.names) {
+	// A native trace mixes modules (libc, the loader): a module offset is
+	// this build's only when the module has its name, or when nothing names
+	// the build's files and it is the only build in play.
+	if f.Module != "" && !moduleMatches(f.Module, c.names) && (!w.fc.single || len(c.names) > 0) {
 		w.finish(aotsym.StatusUnknownBuild, fmt.Sprintf("module %s is not build %s (%s); upload its debug file to resolve it", f.Module, b.ID.Short(), namesText(c.names)))
 		return
 	}
 	if f.Symbol == "" || f.Symbol == "??" {
 		if f.Module != "" && f.HasOffset {
+			w.fc.single = true // the module is the build's (checked above)
 			gatherModuleOffset(c, w)
 			return
 		}
@@ -295,6 +299,16 @@ func gatherNative(c *contender, w *work) {
 		return
 	}
 	fns := symbolFunctions(b, f.Symbol)
+	if len(fns) == 0 && f.Module == "" && f.HasOffset && moduleMatches(f.Symbol, c.names) {
+		// `app+0x1a2b`: a bare name is the build's module when it is the
+		// name of one of its files and no symbol.
+		mod := *f
+		mod.Module, mod.Symbol = f.Symbol, ""
+		w.f = &mod
+		w.fc.single = true
+		gatherModuleOffset(c, w)
+		return
+	}
 	if f.Module != "" && f.HasOffset {
 		// The offset may be the module's (sanitizers) or the symbol's
 		// (glibc): the module's when it lands in the named function.
