@@ -488,6 +488,9 @@ func TestPageSeam(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "paste") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %d %s", resp.StatusCode, b)
 	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("page without a Content-Security-Policy: %q", csp)
+	}
 	resp, b = f.do("GET", "/app.js", nil)
 	if resp.StatusCode != 200 || string(b) != "console.log(1)" {
 		t.Fatalf("GET /app.js: %d %s", resp.StatusCode, b)
