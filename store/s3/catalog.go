@@ -24,10 +24,25 @@ type catalog struct {
 	loaded    bool
 }
 
+// catEntry is what the catalog keeps of one record: the build's metadata
+// for List and the object keys for Expire's sweep, not the whole record.
 type catEntry struct {
 	etag    string
-	rec     *record
+	build   aotsym.Build
+	keys    []string  // the objects the record names
 	written time.Time // when this server last wrote it itself
+}
+
+func newCatEntry(r *record, etag string) *catEntry {
+	e := &catEntry{etag: etag, build: copyBuild(r.Build), keys: make([]string, 0, 1+len(r.Objects)+len(r.TagKeys))}
+	e.keys = append(e.keys, r.IndexKey)
+	for _, k := range r.Objects {
+		e.keys = append(e.keys, k)
+	}
+	for _, k := range r.TagKeys {
+		e.keys = append(e.keys, k)
+	}
+	return e
 }
 
 // put records a record this server just wrote or read.
@@ -37,7 +52,9 @@ func (c *catalog) put(r *record, etag string) {
 	if c.entries == nil {
 		c.entries = make(map[aotsym.BuildID]*catEntry)
 	}
-	c.entries[r.ID] = &catEntry{etag: etag, rec: r.clone(), written: time.Now()}
+	e := newCatEntry(r, etag)
+	e.written = time.Now()
+	c.entries[r.ID] = e
 }
 
 // remove forgets a build this server deleted.
@@ -54,7 +71,7 @@ func (c *catalog) get(id aotsym.BuildID) (aotsym.Build, bool) {
 	if !ok {
 		return aotsym.Build{}, false
 	}
-	return e.rec.Build, true
+	return e.build, true
 }
 
 // list returns the builds carrying tags, newest first, at most limit (0: all).
@@ -62,8 +79,8 @@ func (c *catalog) list(tags map[string]string, limit int) []aotsym.Build {
 	c.mu.Lock()
 	var out []aotsym.Build
 	for _, e := range c.entries {
-		if store.MatchTags(e.rec.Tags, tags) {
-			out = append(out, e.rec.Build)
+		if store.MatchTags(e.build.Tags, tags) {
+			out = append(out, e.build)
 		}
 	}
 	c.mu.Unlock()
@@ -95,11 +112,7 @@ func (c *catalog) referenced() map[string]bool {
 	defer c.mu.Unlock()
 	out := make(map[string]bool, 3*len(c.entries))
 	for _, e := range c.entries {
-		out[e.rec.IndexKey] = true
-		for _, k := range e.rec.Objects {
-			out[k] = true
-		}
-		for _, k := range e.rec.TagKeys {
+		for _, k := range e.keys {
 			out[k] = true
 		}
 	}
@@ -183,7 +196,7 @@ func (s *Store) refreshCatalog(ctx context.Context, force bool) error {
 			delete(c.entries, f.id)
 			continue
 		}
-		c.entries[f.id] = &catEntry{etag: f.etag, rec: f.rec}
+		c.entries[f.id] = newCatEntry(f.rec, f.etag)
 	}
 	for id, e := range c.entries {
 		if _, ok := listed[id]; !ok && !e.written.After(start) {
