@@ -139,6 +139,7 @@ func hasAny(cands []cand, pred func(*cand) bool) bool {
 type answer struct {
 	c       cand
 	lookup  uint64 // the address looked up
+	base    uint64 // the build's image base: lookup − base is the RVA
 	noLine  bool
 	file    string
 	line    int
@@ -152,7 +153,7 @@ type answer struct {
 // address itself for a faulting instruction. Rows never come from another
 // function than the candidate's.
 func lookupCand(b *Build, c cand, fc frameCtx) answer {
-	a := answer{c: c}
+	a := answer{c: c, base: b.Index.ImageBase()}
 	off := c.addr - c.fn.Start
 	switch {
 	case off == 0:
@@ -254,7 +255,7 @@ func conclude(r *aotsym.FrameResult, answers []answer, printed string) {
 		r.Status = aotsym.StatusAmbiguous
 		for i := range answers {
 			a := &answers[i]
-			loc := aotsym.Location{Function: name(a), Symbol: symbolOf(&a.c.fn), Address: hex(a.lookup)}
+			loc := aotsym.Location{Function: name(a), Symbol: symbolOf(&a.c.fn), Address: hex(a.lookup - a.base)}
 			if !a.noLine {
 				loc.File, loc.Line, loc.Column = a.file, a.line, a.column
 			}
@@ -271,7 +272,7 @@ func conclude(r *aotsym.FrameResult, answers []answer, printed string) {
 	if r.Symbol == r.Function {
 		r.Symbol = ""
 	}
-	r.Address = hex(first.lookup)
+	r.Address = hex(first.lookup - first.base)
 	var notes []string
 	if first.noLine {
 		r.Status = aotsym.StatusNoLine
