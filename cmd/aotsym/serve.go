@@ -15,6 +15,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api"
+	"github.com/aotsym/aotsym/api/web"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aotsym/aotsym/store/s3"
@@ -38,6 +39,8 @@ type serveConfig struct {
 	timeout, uploadTimeout  time.Duration
 	shutdownTimeout         time.Duration
 	drainDelay              time.Duration
+	expireUnused            time.Duration
+	expireEvery             time.Duration
 	logFormat, logLevel     string
 }
 
@@ -59,6 +62,8 @@ var serveEnv = map[string]string{
 	"upload-timeout":   "AOTSYM_UPLOAD_TIMEOUT",
 	"shutdown-timeout": "AOTSYM_SHUTDOWN_TIMEOUT",
 	"drain-delay":      "AOTSYM_DRAIN_DELAY",
+	"expire-unused":    "AOTSYM_EXPIRE_UNUSED",
+	"expire-every":     "AOTSYM_EXPIRE_EVERY",
 	"log-format":       "AOTSYM_LOG_FORMAT",
 	"log-level":        "AOTSYM_LOG_LEVEL",
 }
@@ -111,6 +116,8 @@ SIGTERM or SIGINT stops the server gracefully.`,
 	fs.DurationVar(&cfg.uploadTimeout, "upload-timeout", api.DefaultUploadTimeout, "time limit of an upload or a debuginfod download (AOTSYM_UPLOAD_TIMEOUT)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", api.DefaultShutdownTimeout, "on SIGTERM, how long requests in flight may take to finish (AOTSYM_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&cfg.drainDelay, "drain-delay", 0, "on SIGTERM, how long to go on serving with /readyz failing before refusing connections, so a load balancer can react (AOTSYM_DRAIN_DELAY)")
+	fs.DurationVar(&cfg.expireUnused, "expire-unused", 0, "delete builds neither uploaded nor used for this long, e.g. 2160h for 90 days; 0 keeps them forever (AOTSYM_EXPIRE_UNUSED)")
+	fs.DurationVar(&cfg.expireEvery, "expire-every", time.Hour, "how often to look for builds to expire (AOTSYM_EXPIRE_EVERY)")
 	fs.StringVar(&cfg.logFormat, "log-format", "auto", "json, text, or auto: text on a terminal, JSON otherwise (AOTSYM_LOG_FORMAT)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (AOTSYM_LOG_LEVEL)")
 	return cmd
@@ -144,8 +151,8 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 	if cfg.maxBatch < 1 || cfg.maxFrames < 1 || cfg.maxInFlight < 1 || cfg.maxUploads < 1 {
 		return usagef("--max-batch, --max-frames, --max-inflight and --max-uploads must be at least 1")
 	}
-	if cfg.drainDelay < 0 {
-		return usagef("--drain-delay cannot be negative")
+	if cfg.drainDelay < 0 || cfg.expireUnused < 0 || cfg.expireEvery <= 0 {
+		return usagef("--drain-delay and --expire-unused cannot be negative, and --expire-every must be positive")
 	}
 	for name, d := range map[string]time.Duration{"--timeout": cfg.timeout, "--upload-timeout": cfg.uploadTimeout, "--shutdown-timeout": cfg.shutdownTimeout} {
 		if d <= 0 {
@@ -212,6 +219,14 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 		}
 	}()
 	srv.Attach(api.Backend{Store: st, Symbolicator: sym})
+	if cfg.expireUnused > 0 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			expireLoop(ctx, st, sym, cfg.expireUnused, cfg.expireEvery, log)
+		}()
+		defer func() { <-done }() // before the store closes
+	}
 	where := "bbolt in " + cfg.data
 	if cfg.storeURL != "" {
 		where = cfg.storeURL + " (cache in " + cfg.data + ")"
@@ -220,12 +235,38 @@ func runServe(ctx context.Context, cfg serveConfig, logw io.Writer) error {
 	return <-errc
 }
 
+// expireLoop deletes builds unused for longer than unused, every interval,
+// until ctx ends.
+func expireLoop(ctx context.Context, st store.Store, sym api.Symbolicator, unused, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids, err := st.Expire(ctx, unused)
+		if f, ok := sym.(api.Forgetter); ok {
+			for _, id := range ids {
+				f.Forget(id)
+			}
+		}
+		for _, id := range ids {
+			log.Info("expired", "build_id", string(id), "unused_for", unused.String())
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Error("expiring builds failed; will retry", "error", err.Error(), "retry_in", every.String())
+		}
+	}
+}
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 // webPage returns the web page served at GET / (package api/web's embedded
-// files), or nil while there is none.
-func webPage() fs.FS { return nil }
+// files).
+func webPage() fs.FS { return web.FS() }
 
 // openBackend opens the store named by the flags, with the symbolizer's
 // indexer, and the resolver over it with its cache of opened indexes.

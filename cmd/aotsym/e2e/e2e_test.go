@@ -520,3 +520,38 @@ func TestGracefulShutdown(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestExpire: with --expire-unused, a build nobody uses is deleted, and one
+// that is used stays.
+func TestExpire(t *testing.T) {
+	ms := loadVariants(t)
+	srv := startServer(t, t.TempDir(), nil, "--expire-unused", "3s", "--expire-every", "500ms")
+	for _, m := range ms[1:] {
+		if r := cli(t, nil, nil, "upload", "--server", srv.url, m.DebugFile()); r.code != 0 {
+			t.Fatalf("upload: %s %s", r.stdout, r.stderr)
+		}
+	}
+	used, unused := ms[2], ms[1]
+	_, in := sample(t, used, "async-chain")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Keep one build in use.
+		if status, _, b := call(t, "POST", srv.url+"/v1/symbolicate?build_id="+used.Build.BuildID, bytes.NewReader(in)); status != 200 {
+			t.Fatalf("symbolicate: %d %s", status, clip(b))
+		}
+		status, _, _ := call(t, "GET", srv.url+"/v1/builds/"+unused.Build.BuildID, nil)
+		if status == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the unused build was not expired within 30s:\n%s", srv.logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if status, _, _ := call(t, "GET", srv.url+"/v1/builds/"+used.Build.BuildID, nil); status != 200 {
+		t.Fatalf("the build in use was expired too")
+	}
+	if !strings.Contains(srv.logs.String(), `"msg":"expired","build_id":"`+unused.Build.BuildID) {
+		t.Fatalf("no log line for the expiry:\n%s", srv.logs.String())
+	}
+}
