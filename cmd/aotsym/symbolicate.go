@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,12 +33,11 @@ type symbolicateFlags struct {
 }
 
 // newSymbolicateCmd is `aotsym symbolicate`. The command has two halves that
-// meet in run: where the trace comes from (readTrace: a file or standard
-// input; a CloudWatch mode would add another input here) and what resolves it
-// (offline: a symbolizer.Resolver over the --dbg files; --server: the server,
-// through symbolicateRemote in client.go; another source of builds, such as a
-// store opened directly, would add a branch in run and reuse resolveLocal's
-// printing).
+// meet in run, each a seam marked there: where the trace comes from (readTrace:
+// a file or standard input; a CloudWatch mode adds another input) and what
+// resolves it (offline: a symbolizer.Resolver over the --dbg files; --server:
+// the server, through symbolicateRemote in client.go; another source of builds
+// adds a branch and reuses resolveLocal's printing).
 func newSymbolicateCmd() *cobra.Command {
 	var f symbolicateFlags
 	cmd := &cobra.Command{
@@ -109,19 +109,23 @@ func (f *symbolicateFlags) run(ctx context.Context, input string, stdin io.Reade
 		return usagef("give --dbg (offline) or --server, not both")
 	case len(f.dbg) == 0 && strings.TrimSpace(server) == "":
 		return usagef("nothing to resolve against: give --dbg app.dbg (offline) or --server URL (or set %s)", client.EnvServer)
-	case len(f.dbg) == 0:
-		in, closeIn, err := openTrace(input, stdin)
-		if err != nil {
-			return err
-		}
-		defer closeIn()
-		return symbolicateRemote(ctx, RemoteSymbolicate{Server: server, BuildID: f.buildID, Tags: f.tags, JSON: f.json}, in, stdout)
-	case len(f.tags) > 0:
+	case len(f.dbg) > 0 && len(f.tags) > 0:
 		return usagef("--tag chooses among a server's builds; offline, give --build-id or let the build be detected")
 	}
+
+	// Seam 1, the input: a file or standard input. Another input (a
+	// CloudWatch mode fetching one request's log events, say) is another
+	// branch here that yields the trace's bytes.
 	data, err := readTrace(input, stdin)
 	if err != nil {
 		return err
+	}
+
+	// Seam 2, what resolves it: a server, or a Resolver over a
+	// symbolizer.Source. Another source of builds (a store opened directly)
+	// is another branch that builds a Source and calls resolveLocal.
+	if len(f.dbg) == 0 {
+		return symbolicateRemote(ctx, RemoteSymbolicate{Server: server, BuildID: f.buildID, Tags: f.tags, JSON: f.json}, bytes.NewReader(data), stdout)
 	}
 	src, err := loadDebugFiles(ctx, f.dbg, verboseWriter(stderr, f.verbose))
 	if err != nil {
