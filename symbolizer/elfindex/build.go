@@ -77,6 +77,7 @@ func BuildContext(ctx context.Context, debug, exe SizedReaderAt, opts Options) (
 	t0 := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
+			recoveredPanics.Add(1)
 			out, err = nil, coded(formatErr("input", "", -1, nil, "cannot be indexed: unexpected failure while reading it (%v); please report this with the file", p))
 		}
 		st.Elapsed = time.Since(t0)
@@ -208,6 +209,7 @@ func (b *builder) build() ([]byte, error) {
 		defer wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
+				recoveredPanics.Add(1)
 				symErr = formatErr("debug file", ".symtab", -1, nil, "malformed symbol table (%v)", p)
 			}
 		}()
@@ -296,6 +298,12 @@ func (b *builder) readDWARF() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					recoveredPanics.Add(1)
+					errs[i] = formatErr(src.role, ".debug_"+n, -1, nil, "malformed section (%v)", p)
+				}
+			}()
 			data[i], errs[i] = src.data(src.section(".debug_" + n))
 		}()
 	}
@@ -508,11 +516,17 @@ func (b *builder) findCalls() error {
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)/64+1))
 	results := make([][]uint64, workers)
+	panics := make([]any, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if panics[w] = recover(); panics[w] != nil {
+					recoveredPanics.Add(1)
+				}
+			}()
 			var out []uint64
 			for j := w; j < len(jobs); j += workers {
 				out = callEnds(b.code.f.Machine, jobs[j].code, jobs[j].addr, out)
@@ -521,6 +535,11 @@ func (b *builder) findCalls() error {
 		}()
 	}
 	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			return formatErr(b.code.role, ".text", -1, nil, "cannot disassemble the code (%v)", p)
+		}
+	}
 	for _, r := range results {
 		b.calls = append(b.calls, r...)
 	}

@@ -265,6 +265,7 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 				func() {
 					defer func() {
 						if p := recover(); p != nil {
+							recoveredPanics.Add(1)
 							err = formatErr("debug file", ".debug_info", int64(t.u.off), nil, "malformed compile unit (%v)", p)
 						}
 					}()

@@ -40,14 +40,48 @@ func openELF(r io.ReaderAt, size int64, role string, lim Limits) (ef *elfFile, e
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			recoveredPanics.Add(1)
 			ef, err = nil, formatErr(role, "", -1, nil, "malformed ELF headers (%v)", p)
 		}
 	}()
 	f, err := elf.NewFile(io.NewSectionReader(r, 0, size))
 	if err != nil {
+		if what, off, end, ok := tablesPastEnd(r, size); ok {
+			return nil, formatErr(role, "", off, err, "truncated: the %s [%#x, %#x) end past the end of the file (%d bytes)", what, off, end, size)
+		}
 		return nil, formatErr(role, "", -1, err, "malformed ELF headers: %v", err)
 	}
 	return &elfFile{role: role, r: r, size: size, f: f, lim: lim}, nil
+}
+
+// tablesPastEnd reads the ELF header itself to tell a truncated file from a
+// malformed one: whether the program or section header table ends past
+// the end of the file.
+func tablesPastEnd(r io.ReaderAt, size int64) (what string, off, end int64, ok bool) {
+	var h [64]byte
+	if n, _ := r.ReadAt(h[:], 0); n < 52 {
+		return "ELF header", 0, 64, true
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if h[5] == 2 {
+		bo = binary.BigEndian
+	}
+	var phoff, shoff uint64
+	var phent, phnum, shent, shnum uint16
+	if h[4] == 2 { // ELFCLASS64
+		phoff, shoff = bo.Uint64(h[32:]), bo.Uint64(h[40:])
+		phent, phnum, shent, shnum = bo.Uint16(h[54:]), bo.Uint16(h[56:]), bo.Uint16(h[58:]), bo.Uint16(h[60:])
+	} else {
+		phoff, shoff = uint64(bo.Uint32(h[28:])), uint64(bo.Uint32(h[32:]))
+		phent, phnum, shent, shnum = bo.Uint16(h[42:]), bo.Uint16(h[44:]), bo.Uint16(h[46:]), bo.Uint16(h[48:])
+	}
+	if e := shoff + uint64(shent)*uint64(shnum); shnum > 0 && e > uint64(size) {
+		return "section headers", int64(shoff), int64(e), true
+	}
+	if e := phoff + uint64(phent)*uint64(phnum); phnum > 0 && e > uint64(size) {
+		return "program headers", int64(phoff), int64(e), true
+	}
+	return "", 0, 0, false
 }
 
 // section returns the section of the given name, or its legacy compressed

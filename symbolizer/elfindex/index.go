@@ -335,7 +335,9 @@ func (x *Index) FunctionAt(addr uint64) (int, bool) {
 			hi = m
 		}
 	}
-	for i := lo - 1; i >= 0; {
+	// Nesting is shallow (a label in a function); the walk is capped so
+	// that a hostile index cannot make one lookup slow.
+	for i, steps := lo-1, 0; i >= 0 && steps < maxNesting; steps++ {
 		if rel < x.startRel(i)+x.size(i) {
 			return i, true
 		}
@@ -726,6 +728,9 @@ func hasLines(rows []byte) bool {
 	}
 	return false
 }
+
+// maxNesting bounds how many enclosing functions FunctionAt looks through.
+const maxNesting = 64
 
 func clampInt(v uint64) int { return int(min(v, 1<<31-1)) }
 

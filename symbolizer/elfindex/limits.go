@@ -3,6 +3,7 @@ package elfindex
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/aotsym/aotsym"
 )
@@ -66,6 +67,10 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// recoveredPanics counts panics that Build caught and turned into errors.
+// Each one is a bug (here or in debug/dwarf) that the fuzz tests report.
+var recoveredPanics atomic.Int64
 
 // ErrVersion is wrapped by Open's error for an index written by another
 // version of this package: rebuild the index from the build's files.
