@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aotsym/aotsym"
+	"github.com/aotsym/aotsym/symbolizer/elfindex"
+	"github.com/ianlancetaylor/demangle"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newLookupCmd) }
+
+// lookupFlags are llvm-symbolizer's options that `aotsym lookup` takes.
+type lookupFlags struct {
+	file        string
+	style       string
+	inlines     bool
+	noInlines   bool
+	demangle    bool
+	noDemangle  bool
+	pretty      bool
+	basenames   bool
+	printAddr   bool
+	moduleLabel string
+}
+
+// newLookupCmd is `aotsym lookup --dbg FILE [--output-style=JSON] [ADDR...]`.
+func newLookupCmd() *cobra.Command {
+	var f lookupFlags
+	cmd := &cobra.Command{
+		Use:   "lookup --dbg FILE [--output-style=LLVM|JSON] [ADDR...]",
+		Short: "Resolve addresses like llvm-symbolizer --obj=FILE --inlines",
+		Long: `lookup resolves addresses of an ELF file (a .dbg, an unstripped executable or
+library, or a stripped one with only its symbol table) to function, file and
+line, innermost inlined frame first, like llvm-symbolizer --obj=FILE --inlines:
+the same arguments, input and output (LLVM style by default, llvm-symbolizer's
+exact JSON with --output-style=JSON). Addresses are the file's virtual
+addresses (decimal, or hex with 0x), as arguments or one per line on standard
+input. Names are demangled (C++, Rust) unless --no-demangle.
+
+One difference is on purpose: where the line-table row in force starts before
+the function holding the address, llvm-symbolizer reports the previous
+function's line; lookup reports no line (??:0:0) with the right function.`,
+		Example: `  aotsym lookup --dbg app.dbg 0x132c96
+  aotsym lookup --dbg app.dbg --output-style=JSON < addresses.txt`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runLookup(cmd, &f, args) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.file, "dbg", "", "the ELF file to resolve against (a .dbg, or an executable or library)")
+	fl.StringVar(&f.file, "obj", "", "the same as --dbg (llvm-symbolizer's name)")
+	fl.StringVarP(&f.file, "exe", "e", "", "the same as --dbg (llvm-symbolizer's name)")
+	fl.StringVar(&f.style, "output-style", "LLVM", "LLVM (function, then file:line:column, a blank line between addresses) or JSON (one object per address)")
+	fl.BoolVarP(&f.inlines, "inlines", "i", true, "print every inlined frame (the default)")
+	fl.BoolVar(&f.noInlines, "no-inlines", false, "print one frame per address: the function, with the line of the innermost code")
+	fl.BoolVarP(&f.demangle, "demangle", "C", true, "demangle C++ and Rust names (the default)")
+	fl.BoolVar(&f.noDemangle, "no-demangle", false, "print linkage names as stored")
+	fl.BoolVarP(&f.pretty, "pretty-print", "p", false, "one line per frame: FUNCTION at FILE:LINE:COLUMN")
+	fl.BoolVarP(&f.basenames, "basenames", "s", false, "print file names without their directories")
+	fl.BoolVar(&f.printAddr, "print-address", false, "print the address before its frames")
+	fl.StringVar(&f.moduleLabel, "module-name", "", "ModuleName in JSON output (default: the file as given)")
+	_ = fl.MarkHidden("module-name")
+	return cmd
+}
+
+func runLookup(cmd *cobra.Command, f *lookupFlags, args []string) error {
+	if f.file == "" {
+		return usagef("lookup needs --dbg FILE: the debug file (or executable) whose addresses to resolve")
+	}
+	style := strings.ToUpper(f.style)
+	if style != "LLVM" && style != "JSON" {
+		return usagef("--output-style %q: want LLVM or JSON", f.style)
+	}
+	x, err := buildLookupIndex(f.file)
+	if err != nil {
+		return err
+	}
+	module := f.file
+	if f.moduleLabel != "" {
+		module = f.moduleLabel
+	}
+	p := &lookupPrinter{
+		x: x, module: module, json: style == "JSON",
+		inlines: f.inlines && !f.noInlines, demangle: f.demangle && !f.noDemangle,
+		pretty: f.pretty, basenames: f.basenames, printAddr: f.printAddr,
+	}
+	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+	defer out.Flush()
+	if len(args) > 0 {
+		// Arguments: llvm-symbolizer prints one JSON array of them all.
+		if p.json {
+			out.WriteByte('[')
+		}
+		for i, a := range args {
+			if p.json && i > 0 {
+				out.WriteByte(',')
+			}
+			p.line(out, a)
+		}
+		if p.json {
+			out.WriteString("]\n")
+		}
+		return out.Flush()
+	}
+	in := bufio.NewReaderSize(cmd.InOrStdin(), 64<<10)
+	for {
+		line, err := in.ReadString('\n')
+		if len(line) > 0 || err == nil {
+			p.line(out, strings.TrimRight(line, "\r\n"))
+			if p.json {
+				out.WriteByte('\n')
+			}
+			// Flush when no more input is waiting, so that an interactive
+			// caller gets each answer at once and a pipe stays fast.
+			if in.Buffered() == 0 {
+				if err := out.Flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err == io.EOF {
+			return out.Flush()
+		}
+		if err != nil {
+			return aotsym.Errorf(aotsym.EINVALID, "reading addresses from standard input: %v", err)
+		}
+	}
+}
+
+// buildLookupIndex builds the file's index in memory.
+func buildLookupIndex(name string) (*elfindex.Index, error) {
+	file, err := os.Open(name)
+	if err != nil {
+		return nil, aotsym.Errorf(aotsym.EINVALID, "%v", err)
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, aotsym.Errorf(aotsym.EINVALID, "%v", err)
+	}
+	r := lookupFile{file, fi.Size()}
+	data, _, err := elfindex.Build(r, nil, elfindex.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return elfindex.Open(data)
+}
+
+type lookupFile struct {
+	*os.File
+	size int64
+}
+
+func (s lookupFile) Size() int64 { return s.size }
+
+// lookupPrinter writes answers in llvm-symbolizer's formats.
+type lookupPrinter struct {
+	x                            *elfindex.Index
+	module                       string
+	json, inlines, demangle      bool
+	pretty, basenames, printAddr bool
+	frames                       []elfindex.Frame
+	names                        map[string]string // demangled names
+}
+
+// line handles one input: an address (decimal, 0x hex, 0 octal, as
+// llvm-symbolizer reads it), optionally after "CODE"; anything else is
+// echoed (LLVM style) or reported as an error object (JSON), as
+// llvm-symbolizer does.
+func (p *lookupPrinter) line(w *bufio.Writer, input string) {
+	addr, ok := parseAddress(input)
+	if !ok {
+		if p.json {
+			w.WriteString(`{"Error":{"Message":`)
+			writeJSONString(w, "unable to parse arguments: "+input)
+			w.WriteString(`},"ModuleName":`)
+			writeJSONString(w, p.module)
+			w.WriteByte('}')
+		} else {
+			w.WriteString(input)
+			w.WriteByte('\n')
+		}
+		return
+	}
+	a := p.x.LookupAppend(addr, p.frames)
+	p.frames = a.Frames[:0]
+	frames := a.Frames
+	if a.Function < 0 {
+		frames = []elfindex.Frame{{}}
+	}
+	if !p.inlines && len(frames) > 1 {
+		// One frame: the function's name, the innermost code's line.
+		one := frames[0]
+		outer := frames[len(frames)-1]
+		one.FunctionName, one.StartAddress, one.HasStartAddress = outer.FunctionName, outer.StartAddress, outer.HasStartAddress
+		frames = []elfindex.Frame{one}
+	}
+	if p.json {
+		p.writeJSON(w, addr, frames)
+		return
+	}
+	if p.printAddr {
+		fmt.Fprintf(w, "0x%x", addr)
+		if p.pretty {
+			w.WriteString(": ")
+		} else {
+			w.WriteByte('\n')
+		}
+	}
+	for i, f := range frames {
+		name := p.name(f.FunctionName)
+		if name == "" {
+			name = "??"
+		}
+		file := p.file(f.File)
+		if file == "" {
+			file = "??"
+		}
+		if p.pretty {
+			if i > 0 {
+				w.WriteString(" (inlined by) ")
+			}
+			fmt.Fprintf(w, "%s at %s:%d:%d\n", name, file, f.Line, f.Column)
+			continue
+		}
+		fmt.Fprintf(w, "%s\n%s:%d:%d\n", name, file, f.Line, f.Column)
+	}
+	w.WriteByte('\n')
+}
+
+func (p *lookupPrinter) writeJSON(w *bufio.Writer, addr uint64, frames []elfindex.Frame) {
+	w.WriteString(`{"Address":"0x`)
+	w.WriteString(strconv.FormatUint(addr, 16))
+	w.WriteString(`","ModuleName":`)
+	writeJSONString(w, p.module)
+	w.WriteString(`,"Symbol":[`)
+	for i, f := range frames {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString(`{"Column":`)
+		w.WriteString(strconv.Itoa(f.Column))
+		w.WriteString(`,"Discriminator":`)
+		w.WriteString(strconv.Itoa(f.Discriminator))
+		w.WriteString(`,"FileName":`)
+		writeJSONString(w, p.file(f.File))
+		w.WriteString(`,"FunctionName":`)
+		writeJSONString(w, p.name(f.FunctionName))
+		w.WriteString(`,"Line":`)
+		w.WriteString(strconv.Itoa(f.Line))
+		w.WriteString(`,"StartAddress":"`)
+		if f.HasStartAddress {
+			w.WriteString("0x")
+			w.WriteString(strconv.FormatUint(f.StartAddress, 16))
+		}
+		w.WriteString(`","StartFileName":`)
+		writeJSONString(w, p.file(f.StartFile))
+		w.WriteString(`,"StartLine":`)
+		w.WriteString(strconv.Itoa(f.StartLine))
+		w.WriteByte('}')
+	}
+	w.WriteString("]}")
+}
+
+func (p *lookupPrinter) file(f string) string {
+	if p.basenames && f != "" {
+		return path.Base(f)
+	}
+	return f
+}
+
+// name demangles a linkage name as llvm-symbolizer does (see demangleName).
+func (p *lookupPrinter) name(s string) string {
+	if !p.demangle || s == "" {
+		return s
+	}
+	if d, ok := p.names[s]; ok {
+		return d
+	}
+	d := demangleName(s)
+	if p.names == nil {
+		p.names = make(map[string]string)
+	}
+	if len(p.names) < 1<<16 {
+		p.names[s] = d
+	}
+	return d
+}
+
+// demangleName demangles a name the way llvm-symbolizer 14 prints it:
+//   - Itanium C++, and legacy Rust, which llvm-symbolizer reads as C++
+//     (keeping "::h<hash>" and the $LT$-style escapes);
+//   - a clone suffix (".constprop.0", ".llvm.123", ".cold": everything from
+//     the first dot) printed once as " (.suffix)";
+//   - "> >" between closing template brackets, as LLVM 14 writes them;
+//   - Rust v0 (_R) names.
+//
+// Anything that does not demangle is printed as it is.
+func demangleName(s string) string {
+	switch {
+	case strings.HasPrefix(s, "_Z"):
+		// The suffix starts at the first dot after which the name is
+		// complete (legacy Rust names have dots inside: "app..Circle").
+		for i := strings.IndexByte(s, '.'); i > 0; {
+			if d, ok := demangleItanium(s[:i]); ok {
+				return d + " (" + s[i:] + ")"
+			}
+			j := strings.IndexByte(s[i+1:], '.')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+		if d, ok := demangleItanium(s); ok {
+			return d
+		}
+		return s
+	case strings.HasPrefix(s, "_R"):
+		d, err := demangle.ToString(s, demangle.MaxLength(24))
+		if err != nil {
+			return s
+		}
+		return d
+	}
+	return s
+}
+
+// demangleItanium demangles one Itanium name (no clone suffix) and writes
+// it as LLVM 14 does.
+func demangleItanium(s string) (string, bool) {
+	d, err := demangle.ToString(s, demangle.NoRust, demangle.LLVMStyle, demangle.NoClones, demangle.MaxLength(24))
+	if err != nil {
+		return "", false
+	}
+	d = spaceClosingBrackets(d)
+	// LLVM 14 writes "operator<<char>" and "operator<<<T>" without a space.
+	d = strings.ReplaceAll(d, "operator< <", "operator<<")
+	d = strings.ReplaceAll(d, "operator<< <", "operator<<<")
+	return d, true
+}
+
+// spaceClosingBrackets writes "> >" for ">>" where a template argument list
+// closes after another, leaving the operators >> and >>= alone.
+func spaceClosingBrackets(s string) string {
+	if !strings.Contains(s, ">>") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '>' && i > 0 && s[i-1] == '>' {
+			head := s[:i-1]
+			if !strings.HasSuffix(head, "operator") && !strings.HasSuffix(head, "operator>") {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// parseAddress reads an address the way llvm-symbolizer does: the first
+// word of the line, after an optional CODE; 0x hex, a leading 0 octal,
+// otherwise decimal.
+func parseAddress(s string) (uint64, bool) {
+	fields := strings.Fields(s)
+	if len(fields) > 0 && fields[0] == "CODE" {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 || strings.ContainsRune(fields[0], '_') {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(fields[0], 0, 64)
+	return v, err == nil
+}
+
+// writeJSONString writes s as a JSON string the way llvm's JSON writer
+// does: only quotes, backslashes and control characters are escaped (not
+// < > &, which generic names are full of).
+func writeJSONString(w *bufio.Writer, s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	w.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		w.WriteString(s[start:i])
+		switch c {
+		case '"', '\\':
+			w.WriteByte('\\')
+			w.WriteByte(c)
+		case '\n':
+			w.WriteString(`\n`)
+		case '\r':
+			w.WriteString(`\r`)
+		case '\t':
+			w.WriteString(`\t`)
+		case '\b':
+			w.WriteString(`\b`)
+		case '\f':
+			w.WriteString(`\f`)
+		default:
+			fmt.Fprintf(w, `\u%04x`, c)
+		}
+		start = i + 1
+	}
+	w.WriteString(s[start:])
+	w.WriteByte('"')
+}
