@@ -47,20 +47,20 @@ func OpenBuild(id aotsym.BuildID, data []byte) (*Build, error) {
 	}
 	b := &Build{ID: id, Index: ix, size: int64(ix.Size())}
 	if ext := ix.Extension(dotnet.TableName); ext != nil {
-		if b.Names, err = dotnet.OpenTable(ext, ix.NumFunctions()); err != nil {
-			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
-		}
-	} else {
+		b.Names, err = dotnet.OpenTable(ext, ix.NumFunctions())
+	}
+	if b.Names == nil {
+		// Built by another program or an older release: build the table
+		// from the function table (no DWARF is read).
 		tab := buildNameTable(ix)
 		if b.Names, err = dotnet.OpenTable(tab, ix.NumFunctions()); err != nil {
-			return nil, err
+			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
 		}
 		b.size += int64(len(tab))
 	}
 	if ext := ix.Extension(callsName); ext != nil {
-		if b.calls, err = openCalls(ext, ix.NumFunctions()); err != nil {
-			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
-		}
+		// Without a usable call table frames are only not linked.
+		b.calls, _ = openCalls(ext, ix.NumFunctions())
 	}
 	b.printsNames = hasNameFormatter(b)
 	return b, nil

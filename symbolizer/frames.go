@@ -47,19 +47,33 @@ type frameCtx struct {
 // name matched before the offset was checked.
 func managedCands(b *Build, f *aotsym.Frame) (cands []cand, named int, biggest uint64) {
 	q := dotnet.NewQuery(f.Method, f.Params, f.HasParams)
-	var seen []int
+	var seenList []int // small sets: a slice; large ones: the map
+	var seenMap map[int]struct{}
 	scanned := 0
 	q.Keys(func(key string) {
 		b.Names.Lookup(key, func(i int) bool {
 			if scanned++; scanned > maxScanned {
 				return false
 			}
-			for _, s := range seen {
-				if s == i {
+			if seenMap != nil {
+				if _, ok := seenMap[i]; ok {
 					return true
 				}
+				seenMap[i] = struct{}{}
+			} else {
+				for _, s := range seenList {
+					if s == i {
+						return true
+					}
+				}
+				seenList = append(seenList, i)
+				if len(seenList) > 16 {
+					seenMap = make(map[int]struct{}, 64)
+					for _, s := range seenList {
+						seenMap[s] = struct{}{}
+					}
+				}
 			}
-			seen = append(seen, i)
 			fn := b.Index.Function(i)
 			m := methodOf(fn)
 			mt, ok := q.Match(&m)
@@ -82,8 +96,8 @@ func managedCands(b *Build, f *aotsym.Frame) (cands []cand, named int, biggest u
 
 // maxScanned bounds the name-table entries one frame looks at (functions of
 // one method name whose types end alike: the instantiations of a generic
-// type, say).
-const maxScanned = 4096
+// type, say), so that a hostile input costs a bounded time per frame.
+const maxScanned = 1024
 
 // narrow keeps the best candidates by the evidence that tells functions of one
 // printed name apart, strongest first; each step applies only when it leaves

@@ -61,10 +61,11 @@ func (ix Indexer) Build(ctx context.Context, debug, exe elfindex.SizedReaderAt) 
 	return IndexResult{Data: data, Functions: st.Functions, LineRows: st.LineRows, HasCode: st.HasCode}, nil
 }
 
-// nameTableVersion changes whenever the name table's keys or encoding change,
-// so that stored indexes are rebuilt.
-const nameTableVersion = 1
+// extensionsVersion changes whenever the name table's keys or encoding
+// (dotnet.TableName) or the call table (calls/1) change, so that stored
+// indexes are rebuilt from their files.
+const extensionsVersion = 3
 
 // Version is the version of the indexes Build writes: elfindex's format
-// version and the name table's together.
-func (Indexer) Version() int { return elfindex.Version*1000 + nameTableVersion }
+// version and this package's extensions' together.
+func (Indexer) Version() int { return elfindex.Version*1000 + extensionsVersion }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/internal/corpus"
+	"github.com/aotsym/aotsym/symbolizer/elfindex"
 )
 
 func variant(t testing.TB, cs *corpusSet, name string) *corpus.Manifest {
@@ -404,5 +405,41 @@ func TestResolveFrame(t *testing.T) {
 	}
 	if _, err := r.ResolveFrame(context.Background(), "hello world", Options{}); aotsym.ErrorCode(err) != aotsym.EINVALID {
 		t.Errorf("not a frame: %v", err)
+	}
+}
+
+// TestOpenBuildWithoutExtensions: an index written without this package's
+// extensions (another program, an older release) still resolves: the name
+// table is built from the function table, and frames are only not linked.
+func TestOpenBuildWithoutExtensions(t *testing.T) {
+	m, err := corpus.Load("net10.0-linux-x64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := os.Open(m.DebugFile())
+	defer d.Close()
+	e, _ := os.Open(m.Executable())
+	defer e.Close()
+	data, _, err := elfindex.Build(fileReader{d}, fileReader{e}, elfindex.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenBuild(aotsym.BuildID(m.Build.BuildID), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.calls != nil || b.Names == nil || b.Size() <= int64(len(data)) {
+		t.Fatalf("calls %v, names %v, size %d of %d", b.calls != nil, b.Names != nil, b.Size(), len(data))
+	}
+	src := NewLocal()
+	src.Add(b, aotsym.Build{})
+	c := scenario(t, m, "overloads")
+	res := symbolicate(t, NewResolver(src), c.ExceptionToString, Options{BuildID: b.ID})
+	if res.Trace.Summary[aotsym.StatusResolved] != len(c.PrintedFrames()) {
+		t.Errorf("summary %v", res.Trace.Summary)
+	}
+	// A damaged index is an error that says to rebuild it.
+	if _, err := OpenBuild(b.ID, data[:len(data)/2]); err == nil || !strings.Contains(aotsym.ErrorMessage(err), "rebuild") {
+		t.Errorf("damaged index: %v", err)
 	}
 }
