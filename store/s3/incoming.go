@@ -22,11 +22,12 @@ import (
 const incomingDir = "incoming/"
 
 // PresignUpload returns a URL that takes one HTTP PUT of a build file until
-// expires has passed, and the key that names the upload to PutIncoming.
+// expires has passed, and the key that names the upload to PutIncoming. Only
+// the host is signed, so any client can PUT (curl -T FILE URL).
 func (s *Store) PresignUpload(ctx context.Context, expires time.Duration) (url, key string, err error) {
 	key = nonce()
 	req, err := awss3.NewPresignClient(s.client).PresignPutObject(ctx,
-		&awss3.PutObjectInput{Bucket: aws.String(s.bucket), Key: s.key(incomingDir + key), ContentType: aws.String("application/octet-stream")},
+		&awss3.PutObjectInput{Bucket: aws.String(s.bucket), Key: s.key(incomingDir + key)},
 		awss3.WithPresignExpires(expires))
 	if err != nil {
 		return "", "", s.wrap("presigning an upload to", incomingDir+key, err)
