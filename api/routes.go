@@ -41,6 +41,8 @@ func (s *Server) table() []route {
 
 		{method: "POST", path: "/v1/builds", scope: ScopeUpload, long: true, handler: s.upload, doc: docUpload, sem: s.uploads, semWhat: "uploads",
 			bodyLimit: cfg.MaxUploadBytes, bodyHint: "upload a smaller file, or start the server with a larger --max-upload"},
+		{method: "POST", path: "/v1/uploads", scope: ScopeUpload, handler: s.presignUpload, doc: docPresignUpload},
+		{method: "POST", path: "/v1/uploads/:key/complete", scope: ScopeUpload, long: true, handler: s.completeUpload, doc: docCompleteUpload, sem: s.uploads, semWhat: "uploads"},
 		{method: "GET", path: "/v1/builds", scope: ScopeRead, handler: s.listBuilds, doc: docListBuilds},
 		{method: "GET", path: "/v1/builds/:id", scope: ScopeRead, handler: s.getBuild, doc: docGetBuild},
 		{method: "DELETE", path: "/v1/builds/:id", scope: ScopeAdmin, handler: s.deleteBuild, doc: docDeleteBuild},
