@@ -30,6 +30,7 @@ type symbolicateFlags struct {
 	failUnresolved bool
 	verbose        bool
 	maxCandidates  int
+	logs           logsFlags // --log-group, --request-id: the trace from CloudWatch Logs (logs.go)
 }
 
 // newSymbolicateCmd is `aotsym symbolicate`. The command has two halves that
@@ -86,6 +87,7 @@ offset_out_of_range, unknown_build); 2 on usage errors.`,
 	fs.BoolVar(&f.failUnresolved, "fail-unresolved", false, "exit with 1 when a frame does not fit the build (for CI)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "say on standard error which files and build were used and how frames ended")
 	fs.IntVar(&f.maxCandidates, "max-candidates", symbolizer.DefaultMaxCandidates, "detect the build among at most this many of the given files")
+	f.logs.add(cmd)
 	return cmd
 }
 
@@ -116,7 +118,13 @@ func (f *symbolicateFlags) run(ctx context.Context, input string, stdin io.Reade
 	// Seam 1, the input: a file or standard input. Another input (a
 	// CloudWatch mode fetching one request's log events, say) is another
 	// branch here that yields the trace's bytes.
-	data, err := readTrace(input, stdin)
+	var data []byte
+	var err error
+	if f.logs.active() {
+		data, err = f.logs.fetch(ctx, input, stderr, f.verbose) // one Lambda request's log events (logs.go)
+	} else {
+		data, err = readTrace(input, stdin)
+	}
 	if err != nil {
 		return err
 	}
