@@ -338,6 +338,12 @@ func TestSymbolicateFormats(t *testing.T) {
 	if o := f.sym.last(); o.BuildID != "" || o.How != "" {
 		t.Fatalf("without build_id the symbolicator must detect: options %+v", o)
 	}
+	// Compressed bodies work on every route that takes one.
+	resp0, b0 := f.do("POST", "/v1/symbolicate/batch", bytes.NewReader(gzipped(t, []byte(`{"traces":[{"id":"z","text":"at A.B()"}]}`))), "Content-Encoding", "gzip")
+	resp1, b1 := f.do("POST", "/v1/symbolicate", bytes.NewReader(zstded(t, []byte(in))), "Content-Encoding", "zstd", "Accept", "application/json")
+	if resp0.StatusCode != 200 || !bytes.Contains(b0, []byte(`"id":"z"`)) || resp1.StatusCode != 200 || !bytes.Contains(b1, []byte(`"frames"`)) {
+		t.Fatalf("compressed batch: %d %s; compressed trace: %d %s", resp0.StatusCode, b0, resp1.StatusCode, b1)
+	}
 	// Batches pass each trace's own build.
 	resp, b := f.do("POST", "/v1/symbolicate/batch", strings.NewReader(`{"format":"both","traces":[{"id":"x","text":"at A.B()","build_id":"`+string(id)+`"}]}`))
 	var br client.BatchResponse
