@@ -503,6 +503,10 @@ func TestPageSeam(t *testing.T) {
 	}
 	resp, b = f.do("GET", "/../../etc/passwd", nil)
 	wantError(t, resp, b, 404, "not_found")
+	_, m := f.do("GET", "/metrics", nil)
+	if !bytes.Contains(m, []byte(`aotsym_http_requests_total{method="GET",route="/{page asset}",status="200"} 1`)) {
+		t.Fatalf("page assets are not counted under their own label")
+	}
 	resp, b = f.do("POST", "/app.js", nil)
 	wantError(t, resp, b, 404, "not_found")
 }

@@ -176,6 +176,9 @@ func (s *Server) observe() gin.HandlerFunc {
 		d := time.Since(start)
 		route := c.FullPath()
 		if route == "" {
+			route = c.GetString(routeKey)
+		}
+		if route == "" {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
@@ -203,5 +206,9 @@ func (s *Server) observe() gin.HandlerFunc {
 }
 
 const errorLevel = slog.LevelError
+
+// routeKey labels requests no route template matched but that were answered
+// on purpose (the page's assets).
+const routeKey = "aotsym.route"
 
 func stringAttr(k, v string) slog.Attr { return slog.String(k, v) }

@@ -38,6 +38,7 @@ func (s *Server) pageAsset(c *gin.Context) bool {
 		return false
 	}
 	pageHeaders(c)
+	c.Set(routeKey, "/{page asset}")
 	http.ServeFileFS(c.Writer, c.Request, s.cfg.Page, name)
 	return true
 }
