@@ -4,6 +4,7 @@ import (
 	"context"
 	"debug/dwarf"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -559,9 +560,9 @@ type outRow struct {
 // encodeRows writes rows relative to the function start: per row a header
 // (zigzag line delta << 3 | file, column and discriminator flags), the
 // address delta, then the fields that changed.
-func encodeRows(w *enc, start uint64, rows []outRow) {
+func encodeRows(w *enc, start uint64, rows []outRow) (checkpoints []byte) {
 	prev := outRow{addr: start}
-	for _, r := range rows {
+	for i, r := range rows {
 		h := zigzag(int64(r.line) - int64(prev.line))
 		h <<= 3
 		if r.file != prev.file {
@@ -585,7 +586,18 @@ func encodeRows(w *enc, start uint64, rows []outRow) {
 			w.u(uint64(r.disc))
 		}
 		prev = r
+		if len(rows) > rowIndexMin && i%rowStride == rowStride-1 && i+1 < len(rows) {
+			var c [rowCheckpoint]byte
+			binary.LittleEndian.PutUint32(c[0:], uint32(r.addr-start))
+			binary.LittleEndian.PutUint32(c[4:], uint32(len(w.b)))
+			binary.LittleEndian.PutUint32(c[8:], r.file)
+			binary.LittleEndian.PutUint32(c[12:], r.line)
+			binary.LittleEndian.PutUint32(c[16:], r.col)
+			binary.LittleEndian.PutUint32(c[20:], r.disc)
+			checkpoints = append(checkpoints, c[:]...)
+		}
 	}
+	return checkpoints
 }
 
 func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }

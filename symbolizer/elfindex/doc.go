@@ -82,7 +82,7 @@
 // RVA = IP − the module's load address. For a PIE or shared library the
 // image base is usually 0.
 //
-// # Index format (version 1)
+// # Index format (version 2)
 //
 // All integers are little-endian; "uvarint" is encoding/binary's.
 //
@@ -106,8 +106,10 @@
 //	         the name as string refs
 //	files    per file ID: offset uint32 and length uint32 in strings; ID 0 is
 //	         "no file"
-//	names    function names, sorted and front-coded (names.go); a name is an
-//	         ID, 1 + its rank, 0 for none
+//	names    function names, sorted and front-coded in blocks of 8 (each the
+//	         length shared with the previous name and the rest; names.go);
+//	         a name is an ID, 1 + its rank, 0 for none. An opened index
+//	         keeps recently decoded names in a small lock-free cache
 //	strings  other strings (paths, type names), deduplicated; a string ref
 //	         is uvarint offset, uvarint length
 //	x.NAME   an Extension's bytes
@@ -120,22 +122,29 @@
 // class each as 0 (none), 1 + length (a suffix, resp. prefix, of the linkage
 // name) or 2 + string ref, the declaration file ID and line, and the
 // parameter list's offset (fParams); the STT_FILE name of a local symbol
-// (fSymFile); the rows (fRows); the inline ranges (fInline); the return
-// addresses (fCalls): count and deltas from the function start.
+// (fSymFile); the rows (fRows) and their index (fRowIndex); the inline
+// ranges (fInline); the return addresses (fCalls): count and deltas from
+// the function start.
 //
 // Rows are length-prefixed and relative to the function: per row a uvarint
 // header (zigzag line delta << 3 | 1 file changes | 2 column changes | 4
 // discriminator follows), the uvarint address delta, then the new file ID,
 // column and discriminator as flagged. A row with file ID 0 ends the line
 // information (an end of sequence inside the function). The row in force at
-// an address is the last one starting at or before it.
+// an address is the last one starting at or before it. A function of more
+// than 48 rows also has a row index: length-prefixed, after every 32nd row
+// the state there (offset from the function start, offset of the next row
+// in the rows, file, line, column, discriminator: six uint32), so that a
+// lookup binary-searches it and decodes at most 32 rows.
 //
-// Inline ranges are length-prefixed: the nodes (length-prefixed; per node
-// the parent as 1 + index or 0 for the function, name ID, declaration file
-// and line, call file, line, column and discriminator, and 1 + the offset of
-// its DW_AT_low_pc or 0), then the count of disjoint intervals and per
-// interval the gap from the previous one's end (the function start at
-// first), its length, and the innermost node there.
+// Inline ranges are length-prefixed: the uvarint counts of nodes and
+// intervals, then two fixed-width tables. Per node nine uint32: the parent
+// (1 + index, or 0 for the function), name ID, declaration file and line,
+// call file, line, column and discriminator, and 1 + the offset of its
+// DW_AT_low_pc (0: none); nodes come parents first. Per interval three
+// uint32: start and end as offsets from the function start, and the
+// innermost node there; intervals are disjoint and sorted, so a lookup
+// binary-searches them and walks the parents.
 //
 // Open checks the header, the version (ErrVersion), the directory, and the
 // bounds and order of the tables; a record that turns out malformed during a

@@ -220,6 +220,13 @@ func unitSpans(info []byte, bo binary.ByteOrder) ([]*cuData, error) {
 // error is returned only when no unit could be read); going over a limit
 // stops everything.
 func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (warnings []error, err error) {
+	// debug/dwarf computes a DWARF 5 unit's base offsets the first time a
+	// Reader seeks into it, writing them into the shared Data: do that for
+	// every unit here, before the goroutines share it.
+	for _, u := range units {
+		r := d.Reader()
+		r.Seek(u.entryOff)
+	}
 	var rows, nodes atomic.Int64
 	type task struct {
 		u     *cuData

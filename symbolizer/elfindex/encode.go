@@ -241,6 +241,9 @@ func (b *builder) prepare(o *entryOut, e *entry, idents map[*rootRec]*ident, inl
 	}
 	if o.rows = b.rowsFor(e); len(o.rows) > 0 {
 		o.flags |= fRows
+		if len(o.rows) > rowIndexMin && e.end-e.start <= 0xffffffff {
+			o.flags |= fRowIndex
+		}
 	}
 	if e.root != nil && len(e.root.nodes) > 0 {
 		if o.inl = b.inlineFor(e, inlineIDs); o.inl != nil {
@@ -293,32 +296,27 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 	}
 	if o.flags&fRows != 0 {
 		var r enc
-		encodeRows(&r, e.start, o.rows)
+		cps := encodeRows(&r, e.start, o.rows)
 		w.bytes(r.b)
+		if o.flags&fRowIndex != 0 {
+			w.bytes(cps)
+		}
 		b.stats.LineRows += len(o.rows)
 	}
 	if o.flags&fInline != 0 {
-		var nodes enc
-		for _, n := range o.inl.nodes {
-			nodes.u(uint64(n.parent + 1))
-			nodes.u(names.id(n.name))
-			nodes.u(uint64(n.declFile))
-			nodes.u(uint64(n.declLine))
-			nodes.u(uint64(n.callFile))
-			nodes.u(uint64(n.callLine))
-			nodes.u(uint64(n.callCol))
-			nodes.u(uint64(n.callDisc))
-			nodes.u(n.low)
-		}
 		var in enc
-		in.bytes(nodes.b)
+		in.u(uint64(len(o.inl.nodes)))
 		in.u(uint64(len(o.inl.segs)))
-		prev := e.start
-		for _, s := range o.inl.segs {
-			in.u(s.lo - prev)
-			in.u(s.hi - s.lo)
-			in.u(uint64(s.node))
-			prev = s.hi
+		for _, n := range o.inl.nodes {
+			for _, v := range [inlineNodeFields]uint32{uint32(n.parent + 1), uint32(names.id(n.name)), n.declFile, n.declLine,
+				n.callFile, n.callLine, n.callCol, n.callDisc, uint32(n.low)} {
+				in.b = binary.LittleEndian.AppendUint32(in.b, v)
+			}
+		}
+		for _, sg := range o.inl.segs {
+			in.b = binary.LittleEndian.AppendUint32(in.b, uint32(sg.lo-e.start))
+			in.b = binary.LittleEndian.AppendUint32(in.b, uint32(sg.hi-e.start))
+			in.b = binary.LittleEndian.AppendUint32(in.b, uint32(sg.node))
 		}
 		w.bytes(in.b)
 		b.stats.InlineNodes += len(o.inl.nodes)

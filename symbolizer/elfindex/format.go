@@ -11,7 +11,7 @@ import (
 const (
 	// Version is the format version written by Build and the only one Open
 	// accepts. Bump it on any change to the bytes written.
-	Version = 1
+	Version = 2
 
 	magic      = "AOTSYMIX"
 	headerSize = 32
@@ -52,6 +52,29 @@ const (
 	fLowPC                 // no symbol, and its DWARF entry has DW_AT_low_pc
 	fInherited             // rows and inlines come from the enclosing function's DWARF
 	fParent                // nested: the distance back to the enclosing function follows
+	fRowIndex              // row checkpoints follow the rows
+)
+
+// Inline ranges are two fixed-width tables, so that a lookup binary-searches
+// the intervals and reads each node of the chain directly: per node
+// inlineNodeFields uint32 (parent + 1 or 0 for the function, name ID,
+// declaration file and line, call file, line, column and discriminator,
+// 1 + the offset of DW_AT_low_pc or 0); per interval 3 uint32 (start and
+// end as offsets from the function start, node index).
+const (
+	inlineNodeFields = 9
+	inlineNodeSize   = 4 * inlineNodeFields
+	inlineSegSize    = 12
+)
+
+// The row index of a function with many rows: after every rowStride rows,
+// the state there (rowCheckpoint bytes: address − function start, offset
+// of the next row in the rows, file, line, column, discriminator, each a
+// uint32), so that a lookup decodes at most rowStride rows.
+const (
+	rowStride     = 32
+	rowIndexMin   = 48
+	rowCheckpoint = 24
 )
 
 // Meta flags.

@@ -271,8 +271,12 @@ func (x *Index) InlineNodes() int { return x.counts[1] }
 
 // Size returns the bytes the index holds, for a byte-budget cache.
 func (x *Index) Size() int {
-	return len(x.data) + int(unsafe.Sizeof(*x)) + len(x.dir)*int(unsafe.Sizeof(section{}))
+	return len(x.data) + int(unsafe.Sizeof(*x)) + len(x.dir)*int(unsafe.Sizeof(section{})) + nameCacheBytes
 }
+
+// nameCacheBytes is what the decoded-name cache holds at most: its slots
+// and, in each, a name of typical length.
+const nameCacheBytes = nameCacheSlots * (8 + 24 + 128)
 
 // Bytes returns the index's bytes.
 func (x *Index) Bytes() []byte { return x.data }
@@ -365,17 +369,23 @@ func (x *Index) file(id uint64) string {
 	return x.str(uint64(off), uint64(n))
 }
 
-// funcData is a function's fdata record, decoded.
+// funcData is a function's fdata record, decoded. Names are kept as IDs
+// and decoded only when asked for (names are front-coded: decoding one
+// costs a block scan and an allocation).
 type funcData struct {
-	flags                 uint64
-	name, symbol          string
-	aliases               dec // positioned at the alias list
-	linkage, short, class string
-	declFile, declLine    uint64
-	paramsOff             uint64
-	symFile               uint64
-	rows, inline          []byte
-	calls                 dec
+	flags                uint64
+	nameID, symbolID     uint64 // most qualified symbol; llvm-symbolizer's pick
+	linkageID            uint64
+	aliases              dec // positioned at the alias list
+	shortMode, classMode uint64
+	shortLen, classLen   uint64    // affix lengths (mode 1)
+	shortRef, classRef   [2]uint64 // string refs (mode 2)
+	declFile, declLine   uint64
+	paramsOff            uint64
+	symFile              uint64
+	rows, rowIndex       []byte
+	inline               []byte
+	calls                dec
 }
 
 func (x *Index) decodeFunc(i int) funcData {
@@ -385,56 +395,32 @@ func (x *Index) decodeFunc(i int) funcData {
 	if f.flags&fParent != 0 {
 		d.u()
 	}
-	var symID uint64
 	if f.flags&fSym != 0 {
-		symID = d.u()
-		f.name = x.names.name(symID)
+		f.nameID = d.u()
 	}
-	pick := symID
+	f.symbolID = f.nameID
 	if f.flags&fAliases != 0 {
 		f.aliases = d
 		n := d.u()
-		var first [4]uint64
 		at := d.p
 		for k := uint64(0); k < n && !d.bad; k++ {
-			v := d.u()
-			if k < 4 {
-				first[k] = v
-			}
+			d.u()
 		}
 		if c := d.u(); c > 0 && c <= n {
-			if c <= 4 {
-				pick = first[c-1]
-			} else {
-				e := dec{b: d.b, p: at}
-				for k := uint64(0); k < c; k++ {
-					pick = e.u()
-				}
+			e := dec{b: d.b, p: at}
+			for k := uint64(0); k < c; k++ {
+				f.symbolID = e.u()
 			}
 		}
-	}
-	f.symbol = f.name
-	if pick != symID {
-		f.symbol = x.names.name(pick)
 	}
 	if f.flags&fDWARF != 0 {
-		base := f.name
 		if f.flags&fLinkSame != 0 {
-			f.linkage = f.name
+			f.linkageID = f.nameID
 		} else {
-			f.linkage = x.names.name(d.u())
-			if base = f.linkage; base == "" && f.flags&fSym != 0 {
-				base = f.name
-			}
+			f.linkageID = d.u()
 		}
-		f.short = x.affix(&d, base, true)
-		f.class = x.affix(&d, base, false)
-		if f.flags&fSym == 0 {
-			f.name = f.linkage
-			if f.name == "" {
-				f.name = f.short
-			}
-		}
+		f.shortMode, f.shortLen, f.shortRef = decodeAffix(&d)
+		f.classMode, f.classLen, f.classRef = decodeAffix(&d)
 		f.declFile, f.declLine = d.u(), d.u()
 		if f.flags&fParams != 0 {
 			f.paramsOff = d.u()
@@ -445,6 +431,9 @@ func (x *Index) decodeFunc(i int) funcData {
 	}
 	if f.flags&fRows != 0 {
 		f.rows = d.bytes()
+		if f.flags&fRowIndex != 0 {
+			f.rowIndex = d.bytes()
+		}
 	}
 	if f.flags&fInline != 0 {
 		f.inline = d.bytes()
@@ -455,15 +444,63 @@ func (x *Index) decodeFunc(i int) funcData {
 	return f
 }
 
+func decodeAffix(d *dec) (mode, n uint64, ref [2]uint64) {
+	switch mode = d.u(); mode {
+	case 1:
+		n = d.u()
+	case 2:
+		ref[0] = d.u()
+		ref[1] = d.u()
+	}
+	return
+}
+
+// funcNames decodes the function's names: the most qualified symbol (or
+// the DWARF name without one), the linkage name, the short name and the
+// class.
+func (x *Index) funcNames(f *funcData) (name, linkage, short, class string) {
+	if f.flags&fSym != 0 {
+		name = x.names.name(f.nameID)
+	}
+	if f.flags&fDWARF == 0 {
+		return name, "", "", ""
+	}
+	linkage = name
+	if f.flags&fLinkSame == 0 {
+		linkage = x.names.name(f.linkageID)
+	}
+	base := linkage
+	if base == "" && f.flags&fSym != 0 {
+		base = name
+	}
+	short = x.affix(base, f.shortMode, f.shortLen, f.shortRef, true)
+	class = x.affix(base, f.classMode, f.classLen, f.classRef, false)
+	if f.flags&fSym == 0 {
+		name = linkage
+		if name == "" {
+			name = short
+		}
+	}
+	return name, linkage, short, class
+}
+
+// frameName is the name llvm-symbolizer gives the outermost frame.
+func (x *Index) frameName(f *funcData) string {
+	if f.flags&fSym != 0 {
+		return x.names.name(f.symbolID)
+	}
+	name, _, _, _ := x.funcNames(f)
+	return name
+}
+
 func (x *Index) dstr(d *dec) string {
 	off := d.u()
 	return x.str(off, d.u())
 }
 
-func (x *Index) affix(d *dec, base string, suffix bool) string {
-	switch d.u() {
+func (x *Index) affix(base string, mode, n uint64, ref [2]uint64, suffix bool) string {
+	switch mode {
 	case 1:
-		n := d.u()
 		if n > uint64(len(base)) {
 			return ""
 		}
@@ -472,7 +509,7 @@ func (x *Index) affix(d *dec, base string, suffix bool) string {
 		}
 		return base[:n]
 	case 2:
-		return x.dstr(d)
+		return x.str(ref[0], ref[1])
 	}
 	return ""
 }
@@ -485,21 +522,28 @@ func (x *Index) Function(i int) Function {
 	}
 	f := x.decodeFunc(i)
 	start := x.start(i)
+	name, linkage, short, class := x.funcNames(&f)
 	fn := Function{
 		Index: i, Start: start, End: start + x.size(i), Parent: x.parent(i),
-		Name: f.name, Symbol: f.symbol,
-		LinkageName: f.linkage, ShortName: f.short, Class: f.class,
+		Name: name, LinkageName: linkage, ShortName: short, Class: class,
 		HasThis:  f.flags&fThis != 0,
 		DeclFile: x.file(f.declFile), DeclLine: int(min(f.declLine, 1<<31-1)),
 		HasDWARF: f.flags&fDWARF != 0,
 		HasLines: hasLines(f.rows),
 		HasCode:  f.flags&fCalls != 0,
 	}
+	if f.flags&fSym != 0 {
+		fn.Symbol = name
+	}
 	if f.flags&fAliases != 0 {
 		d := f.aliases
 		n := d.u()
 		for k := uint64(0); k < n && !d.bad && k < 1<<16; k++ {
-			fn.Aliases = append(fn.Aliases, x.names.name(d.u()))
+			id := d.u()
+			fn.Aliases = append(fn.Aliases, x.names.name(id))
+			if id == f.symbolID {
+				fn.Symbol = fn.Aliases[len(fn.Aliases)-1]
+			}
 		}
 	}
 	if f.flags&fParams != 0 {
@@ -539,36 +583,7 @@ func (x *Index) lookup(addr uint64, buf []Frame) Answer {
 	a := Answer{Function: i}
 
 	// The row in force.
-	var row struct {
-		addr                  uint64
-		file, line, col, disc uint64
-	}
-	found := false
-	if f.rows != nil {
-		d := dec{b: f.rows}
-		cur := row
-		cur.addr = start
-		for d.p < len(d.b) && !d.bad {
-			h := d.u()
-			next := cur.addr + d.u()
-			if next > addr || next < cur.addr {
-				break
-			}
-			cur.addr = next
-			cur.line = uint64(int64(cur.line) + unzigzag(h>>3))
-			if h&1 != 0 {
-				cur.file = d.u()
-			}
-			if h&2 != 0 {
-				cur.col = d.u()
-			}
-			cur.disc = 0
-			if h&4 != 0 {
-				cur.disc = d.u()
-			}
-			row, found = cur, true
-		}
-	}
+	row, found := rowAt(f.rows, f.rowIndex, start, addr)
 
 	// The inlined subroutines around addr, innermost first.
 	var nodes []inlineNode
@@ -579,16 +594,13 @@ func (x *Index) lookup(addr uint64, buf []Frame) Answer {
 
 	frames := buf
 	for _, n := range nodes {
-		fr := Frame{FunctionName: n.name, StartFile: x.file(n.declFile), StartLine: clampInt(n.declLine), Inlined: true}
+		fr := Frame{FunctionName: x.names.name(n.nameID), StartFile: x.file(n.declFile), StartLine: clampInt(n.declLine), Inlined: true}
 		if n.low > 0 {
 			fr.StartAddress, fr.HasStartAddress = start+n.low-1, true
 		}
 		frames = append(frames, fr)
 	}
-	outer := Frame{FunctionName: f.symbol, StartFile: x.file(f.declFile), StartLine: clampInt(f.declLine)}
-	if f.flags&fSym == 0 {
-		outer.FunctionName = f.name
-	}
+	outer := Frame{FunctionName: x.frameName(&f), StartFile: x.file(f.declFile), StartLine: clampInt(f.declLine)}
 	if f.flags&(fSym|fLowPC) != 0 {
 		outer.StartAddress, outer.HasStartAddress = start, true
 	}
@@ -612,69 +624,143 @@ func (x *Index) lookup(addr uint64, buf []Frame) Answer {
 	return a
 }
 
+// lineRow is a decoded row.
+type lineRow struct {
+	addr                  uint64
+	file, line, col, disc uint64
+}
+
+// rowAt decodes rows (see the package documentation) up to addr and returns
+// the last one starting at or before it. It is the hot loop of Lookup: the
+// one-byte varints are read inline.
+func rowAt(b, index []byte, start, addr uint64) (lineRow, bool) {
+	var cur lineRow
+	cur.addr = start
+	found := false
+	p := 0
+	// With a row index, start from the last checkpoint at or before addr.
+	if n := len(index) / rowCheckpoint; n > 0 && addr >= start {
+		off := addr - start
+		lo, hi := 0, n
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if uint64(binary.LittleEndian.Uint32(index[m*rowCheckpoint:])) <= off {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if lo > 0 {
+			c := index[(lo-1)*rowCheckpoint:]
+			if q := int(binary.LittleEndian.Uint32(c[4:])); q <= len(b) {
+				cur = lineRow{
+					addr: start + uint64(binary.LittleEndian.Uint32(c)),
+					file: uint64(binary.LittleEndian.Uint32(c[8:])), line: uint64(binary.LittleEndian.Uint32(c[12:])),
+					col: uint64(binary.LittleEndian.Uint32(c[16:])), disc: uint64(binary.LittleEndian.Uint32(c[20:])),
+				}
+				p, found = q, true
+			}
+		}
+	}
+	next := func() (uint64, bool) {
+		if p < len(b) && b[p] < 0x80 {
+			p++
+			return uint64(b[p-1]), true
+		}
+		if p >= len(b) {
+			return 0, false
+		}
+		v, n := binary.Uvarint(b[p:])
+		if n <= 0 {
+			return 0, false
+		}
+		p += n
+		return v, true
+	}
+	for p < len(b) {
+		h, ok1 := next()
+		delta, ok2 := next()
+		a := cur.addr + delta
+		if !ok1 || !ok2 || a > addr || a < cur.addr {
+			break
+		}
+		cur.addr = a
+		cur.line = uint64(int64(cur.line) + unzigzag(h>>3))
+		if h&7 != 0 {
+			var ok bool
+			if h&1 != 0 {
+				if cur.file, ok = next(); !ok {
+					break
+				}
+			}
+			if h&2 != 0 {
+				if cur.col, ok = next(); !ok {
+					break
+				}
+			}
+			cur.disc = 0
+			if h&4 != 0 {
+				if cur.disc, ok = next(); !ok {
+					break
+				}
+			}
+		} else {
+			cur.disc = 0
+		}
+		found = true
+	}
+	return cur, found
+}
+
 // inlineNode is one inlined subroutine record.
 type inlineNode struct {
 	parent                      uint64 // 0: the function itself
-	name                        string
+	nameID                      uint64
 	declFile, declLine          uint64
 	callFile, callLine, callCol uint64
 	callDisc                    uint64
 	low                         uint64 // 1 + offset of DW_AT_low_pc, 0: none
 }
 
-func (x *Index) readNode(d *dec) inlineNode {
-	var n inlineNode
-	n.parent = d.u()
-	n.name = x.names.name(d.u())
-	n.declFile, n.declLine = d.u(), d.u()
-	n.callFile, n.callLine, n.callCol, n.callDisc = d.u(), d.u(), d.u(), d.u()
-	n.low = d.u()
-	return n
-}
-
 // inlineChain finds the interval holding addr and returns its node and the
 // node's ancestors, innermost first.
 func (x *Index) inlineChain(b []byte, start, addr uint64, out []inlineNode) []inlineNode {
 	d := dec{b: b}
-	nodes := d.bytes()
-	nseg := d.u()
-	prev := start
-	k := -1
-	for s := uint64(0); s < nseg && !d.bad; s++ {
-		lo := prev + d.u()
-		hi := lo + d.u()
-		idx := d.u()
-		if lo > addr {
-			break
-		}
-		if addr < hi {
-			k = int(min(idx, 1<<30))
-			break
-		}
-		prev = hi
-	}
-	if k < 0 || d.bad {
+	nnodes, nsegs := d.u(), d.u()
+	if d.bad || addr < start || nnodes > uint64(len(b)) || nsegs > uint64(len(b)) ||
+		nnodes*inlineNodeSize+nsegs*inlineSegSize > uint64(len(b)-d.p) {
 		return out
 	}
-	// Decode nodes up to k, remembering where each starts.
-	var offBuf [32]int
-	offs := offBuf[:0]
-	nd := dec{b: nodes}
-	for j := 0; j <= k && nd.p < len(nd.b) && !nd.bad; j++ {
-		offs = append(offs, nd.p)
-		x.readNode(&nd)
+	nodes := b[d.p : d.p+int(nnodes)*inlineNodeSize]
+	segs := b[d.p+len(nodes) : d.p+len(nodes)+int(nsegs)*inlineSegSize]
+	off := addr - start
+	lo, hi := 0, int(nsegs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uint64(binary.LittleEndian.Uint32(segs[m*inlineSegSize:])) <= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	if len(offs) <= k || nd.bad {
+	if lo == 0 {
 		return out
 	}
-	for j, steps := k, 0; j >= 0 && steps < 256; steps++ {
-		nd := dec{b: nodes, p: offs[j]}
-		n := x.readNode(&nd)
+	sg := segs[(lo-1)*inlineSegSize:]
+	if off >= uint64(binary.LittleEndian.Uint32(sg[4:])) {
+		return out
+	}
+	k := uint64(binary.LittleEndian.Uint32(sg[8:]))
+	for steps := 0; k < nnodes && steps < 256; steps++ {
+		r := nodes[k*inlineNodeSize:]
+		field := func(i int) uint64 { return uint64(binary.LittleEndian.Uint32(r[4*i:])) }
+		n := inlineNode{parent: field(0), nameID: field(1), declFile: field(2), declLine: field(3),
+			callFile: field(4), callLine: field(5), callCol: field(6), callDisc: field(7), low: field(8)}
 		out = append(out, n)
-		if n.parent == 0 || int(n.parent-1) >= j {
+		if n.parent == 0 || n.parent-1 >= k {
 			break
 		}
-		j = int(n.parent - 1)
+		k = n.parent - 1
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package elfindex
 import (
 	"encoding/binary"
 	"sort"
+	"sync/atomic"
 )
 
 // The names section holds every function name (symbols, linkage names,
@@ -18,7 +19,7 @@ import (
 //	nblocks   uint32
 //	offsets   nblocks × uint32, from the start of the blocks
 //	blocks    per name: uvarint shared, uvarint len(rest), rest
-const nameBlock = 16
+const nameBlock = 8
 
 // nameTable collects names and then gives them IDs.
 type nameTable struct {
@@ -73,7 +74,22 @@ type nameReader struct {
 	count   uint64
 	offsets []byte
 	blocks  []byte
+	cache   *nameCache
 }
+
+// nameCache keeps recently decoded names: direct-mapped by ID, lock-free
+// (a slot is replaced whole), bounded. Stack traces name the same
+// functions again and again; a hit costs no decoding and no allocation.
+type nameCache struct {
+	slots [nameCacheSlots]atomic.Pointer[cachedName]
+}
+
+type cachedName struct {
+	id uint64
+	s  string
+}
+
+const nameCacheSlots = 4096
 
 func newNameReader(b []byte) (nameReader, bool) {
 	if len(b) < 8 {
@@ -83,7 +99,7 @@ func newNameReader(b []byte) (nameReader, bool) {
 	if nblocks != (count+nameBlock-1)/nameBlock || 8+4*nblocks > uint64(len(b)) {
 		return nameReader{}, false
 	}
-	r := nameReader{count: count, offsets: b[8 : 8+4*nblocks], blocks: b[8+4*nblocks:]}
+	r := nameReader{count: count, offsets: b[8 : 8+4*nblocks], blocks: b[8+4*nblocks:], cache: new(nameCache)}
 	for i := uint64(0); i < nblocks; i++ {
 		if uint64(binary.LittleEndian.Uint32(r.offsets[4*i:])) > uint64(len(r.blocks)) {
 			return nameReader{}, false
@@ -97,18 +113,57 @@ func (r *nameReader) name(id uint64) string {
 	if id == 0 || id > r.count {
 		return ""
 	}
-	id--
+	slot := &r.cache.slots[id%nameCacheSlots]
+	if c := slot.Load(); c != nil && c.id == id {
+		return c.s
+	}
+	s := r.decode(id - 1)
+	slot.Store(&cachedName{id, s})
+	return s
+}
+
+// decode front-decodes the name of rank id.
+func (r *nameReader) decode(id uint64) string {
 	blk, pos := id/nameBlock, id%nameBlock
-	d := dec{b: r.blocks, p: int(binary.LittleEndian.Uint32(r.offsets[4*blk:]))}
-	var stack [512]byte
+	b := r.blocks
+	p := int(binary.LittleEndian.Uint32(r.offsets[4*blk:]))
+	var stack [256]byte
 	cur := stack[:0]
 	for k := uint64(0); k <= pos; k++ {
-		shared, n := d.u(), d.u()
-		if d.bad || shared > uint64(len(cur)) || n > uint64(len(d.b)-d.p) {
+		shared, n, q, ok := nameEntry(b, p)
+		if !ok || shared > len(cur) {
 			return ""
 		}
-		cur = append(cur[:shared], d.b[d.p:d.p+int(n)]...)
-		d.p += int(n)
+		cur = append(cur[:shared], b[q:q+n]...)
+		p = q + n
 	}
 	return string(cur)
+}
+
+// nameEntry reads one entry's header at p: the shared length and the length of
+// the rest, which it checks fits in b.
+func nameEntry(b []byte, p int) (shared, n, next int, ok bool) {
+	var s, l uint64
+	if s, p, ok = uvarintAt(b, p); !ok {
+		return
+	}
+	if l, p, ok = uvarintAt(b, p); !ok || l > uint64(len(b)-p) || s > 1<<20 {
+		return 0, 0, 0, false
+	}
+	return int(s), int(l), p, true
+}
+
+// uvarintAt reads a uvarint at p, the one-byte case inline.
+func uvarintAt(b []byte, p int) (uint64, int, bool) {
+	if p < len(b) && b[p] < 0x80 {
+		return uint64(b[p]), p + 1, true
+	}
+	if p >= len(b) {
+		return 0, p, false
+	}
+	v, n := binary.Uvarint(b[p:])
+	if n <= 0 {
+		return 0, p, false
+	}
+	return v, p + n, true
 }
