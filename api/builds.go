@@ -60,6 +60,12 @@ func (s *Server) upload(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.answerUpload(c, b, res, name, "body")
+}
+
+// answerUpload answers a stored upload: 201 when the file was new (a new
+// build, or a new file of a known build), 200 when it was already there.
+func (s *Server) answerUpload(c *gin.Context, b *Backend, res store.PutResult, name, via string) {
 	status, result := http.StatusOK, "exists"
 	switch {
 	case res.Created:
@@ -75,7 +81,7 @@ func (s *Server) upload(c *gin.Context) {
 		}
 		s.metrics.refreshBuildCount(c.Request.Context())
 	}
-	s.log.Info("upload", "build_id", string(res.Build.ID), "kind", string(res.Kind), "result", result, "name", name)
+	s.log.Info("upload", "build_id", string(res.Build.ID), "kind", string(res.Kind), "result", result, "name", name, "via", via)
 	c.PureJSON(status, client.UploadResult{BuildID: res.Build.ID, Kind: res.Kind, Created: res.Created, Added: res.Added, Build: res.Build})
 }
 

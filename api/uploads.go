@@ -72,23 +72,7 @@ func (s *Server) completeUpload(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	status, result := http.StatusOK, "exists"
-	switch {
-	case res.Created:
-		status, result = http.StatusCreated, "created"
-	case res.Added:
-		status, result = http.StatusCreated, "added"
-	}
-	s.metrics.uploads.WithLabelValues(result).Inc()
-	if status == http.StatusCreated {
-		b.forget(res.Build.ID)
-		if f, ok := res.Build.File(res.Kind); ok {
-			s.metrics.upBytes.Add(float64(f.Size))
-		}
-		s.metrics.refreshBuildCount(c.Request.Context())
-	}
-	s.log.Info("upload", "build_id", string(res.Build.ID), "kind", string(res.Kind), "result", result, "name", name, "via", "presigned")
-	c.PureJSON(status, client.UploadResult{BuildID: res.Build.ID, Kind: res.Kind, Created: res.Created, Added: res.Added, Build: res.Build})
+	s.answerUpload(c, b, res, name, "presigned")
 }
 
 var (
