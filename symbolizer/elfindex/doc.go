@@ -156,7 +156,9 @@
 //
 // Every size, count and offset read from a file is checked; decompressed
 // sizes and the counts of symbols, functions, rows and inline nodes are
-// capped by Limits (documented defaults). Errors are *FormatError values
+// capped by Limits (documented defaults), and so are the DWARF entries kept
+// while indexing, so that memory follows what is indexed rather than what a
+// header claims. Errors are *FormatError values
 // naming the file, the section, the offset and the problem, wrapped in
 // aotsym errors (EINVALID, or ETOOLARGE over a limit). A compile unit that
 // cannot be decoded is left out and named in Stats.Warnings.

@@ -227,7 +227,7 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 		r := d.Reader()
 		r.Seek(u.entryOff)
 	}
-	var rows, nodes atomic.Int64
+	var rows, nodes, records atomic.Int64
 	type task struct {
 		u     *cuData
 		lines bool
@@ -279,7 +279,7 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 					if t.lines {
 						err = readLines(d, t.u, ls, &rows, int64(lim.MaxLineRows))
 					} else {
-						err = walkUnit(d, t.u, &nodes, int64(lim.MaxInlineNodes))
+						err = walkUnit(d, t.u, &nodes, &records, lim)
 					}
 				}()
 				if err != nil {
@@ -455,7 +455,8 @@ const (
 
 // walkUnit reads the unit's entries: subprograms, inlined subroutines and
 // what names them (scopes, parameter types).
-func walkUnit(d *dwarf.Data, u *cuData, nodes *atomic.Int64, maxNodes int64) error {
+func walkUnit(d *dwarf.Data, u *cuData, nodes, records *atomic.Int64, lim Limits) error {
+	maxNodes, maxRecords := int64(lim.MaxInlineNodes), int64(lim.MaxDWARFRecords)
 	cu, r, err := cuEntry(d, u)
 	if err != nil {
 		return err
@@ -480,7 +481,13 @@ func walkUnit(d *dwarf.Data, u *cuData, nodes *atomic.Int64, maxNodes int64) err
 		stack = append(stack, cur)
 		cur = next
 	}
-	var counted int64
+	var counted, kept int64
+	keep := func() error {
+		if kept++; kept&1023 == 0 && records.Add(1024) > maxRecords {
+			return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
+		}
+		return nil
+	}
 	for {
 		e, err := r.Next()
 		if err != nil {
@@ -496,6 +503,15 @@ func walkUnit(d *dwarf.Data, u *cuData, nodes *atomic.Int64, maxNodes int64) err
 			cur = stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			continue
+		}
+		switch e.Tag {
+		case dwarf.TagSubprogram, dwarf.TagNamespace, dwarf.TagClassType, dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagInterfaceType,
+			dwarf.TagBaseType, dwarf.TagPointerType, dwarf.TagReferenceType, tagRvalueReference, dwarf.TagConstType,
+			dwarf.TagVolatileType, dwarf.TagTypedef, dwarf.TagEnumerationType, dwarf.TagArrayType, dwarf.TagSubroutineType,
+			dwarf.TagUnspecifiedType, dwarf.TagPtrToMemberType, dwarf.TagRestrictType, tagAtomic, tagImmutable:
+			if err := keep(); err != nil {
+				return err
+			}
 		}
 		switch e.Tag {
 		case dwarf.TagSubprogram:
@@ -587,7 +603,12 @@ func walkUnit(d *dwarf.Data, u *cuData, nodes *atomic.Int64, maxNodes int64) err
 			}
 		}
 	}
-	nodes.Add(counted & 1023)
+	if nodes.Add(counted&1023) > maxNodes {
+		return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d inlined subroutines", maxNodes)
+	}
+	if records.Add(kept&1023) > maxRecords {
+		return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
+	}
 	return nil
 }
 

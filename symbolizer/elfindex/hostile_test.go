@@ -208,6 +208,7 @@ func TestHostileLimits(t *testing.T) {
 		{Limits{MaxSymbols: 2}, ".symtab"},
 		{Limits{MaxFunctions: 2}, "over the limit of 2"},
 		{Limits{MaxLineRows: 3}, "more than 3 line-table rows"},
+		{Limits{MaxDWARFRecords: 3}, "more than 3 subprogram, type and scope entries"},
 	} {
 		_, _, err := buildData(data, c.lim)
 		mustFail(t, err, c.want)

@@ -30,17 +30,23 @@ type Limits struct {
 	// MaxInlineNodes caps the DW_TAG_inlined_subroutine entries kept
 	// (default 50 million).
 	MaxInlineNodes int
+	// MaxDWARFRecords caps the other DWARF entries kept while indexing
+	// (subprograms, types, classes and namespaces; default 50 million), so
+	// that memory stays proportional to what is indexed, not to what a
+	// .debug_info claims.
+	MaxDWARFRecords int
 }
 
 // Default limits.
 const (
-	DefaultMaxInputSize   = 4 << 30
-	DefaultMaxSectionSize = 1 << 30
-	DefaultMaxDebugSize   = 3 << 30
-	DefaultMaxSymbols     = 20_000_000
-	DefaultMaxFunctions   = 10_000_000
-	DefaultMaxLineRows    = 200_000_000
-	DefaultMaxInlineNodes = 50_000_000
+	DefaultMaxInputSize    = 4 << 30
+	DefaultMaxSectionSize  = 1 << 30
+	DefaultMaxDebugSize    = 3 << 30
+	DefaultMaxSymbols      = 20_000_000
+	DefaultMaxFunctions    = 10_000_000
+	DefaultMaxLineRows     = 200_000_000
+	DefaultMaxInlineNodes  = 50_000_000
+	DefaultMaxDWARFRecords = 50_000_000
 )
 
 func (l Limits) withDefaults() Limits {
@@ -64,6 +70,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInlineNodes <= 0 {
 		l.MaxInlineNodes = DefaultMaxInlineNodes
+	}
+	if l.MaxDWARFRecords <= 0 {
+		l.MaxDWARFRecords = DefaultMaxDWARFRecords
 	}
 	return l
 }
