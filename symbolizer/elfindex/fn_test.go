@@ -50,6 +50,9 @@ func TestNativeAOTMetadata(t *testing.T) {
 				if got, ok := x.FunctionAt(f.Start); !ok || got != i {
 					t.Errorf("FunctionAt(%#x) = %d, %v; want %d", f.Start, got, ok, i)
 				}
+				if s, e, p := x.Range(i); s != f.Start || e != f.End || p != f.Parent {
+					t.Errorf("Range(%d) = %#x, %#x, %d; Function says %#x, %#x, %d", i, s, e, p, f.Start, f.End, f.Parent)
+				}
 				// Managed methods: linkage = class "__" method, and
 				// the symbol is the linkage name.
 				if f.Class != "" && strings.HasPrefix(f.LinkageName, f.Class+"__") {

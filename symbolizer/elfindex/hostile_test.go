@@ -269,6 +269,8 @@ func exercise(x *Index, b []byte) {
 	}
 	x.Function(-1)
 	x.Function(x.NumFunctions())
+	x.Range(-1)
+	x.Range(x.NumFunctions() - 1)
 	x.Extension("x")
 }
 

@@ -320,6 +320,17 @@ func (x *Index) parent(i int) int {
 	return i - int(back)
 }
 
+// Range returns function i's [start, end) and its enclosing function (-1
+// for none) without decoding its names: the cheap way to walk or search
+// the table. An i out of range gives 0, 0, -1.
+func (x *Index) Range(i int) (start, end uint64, parent int) {
+	if i < 0 || i >= x.n {
+		return 0, 0, -1
+	}
+	start = x.start(i)
+	return start, start + x.size(i), x.parent(i)
+}
+
 // FunctionAt returns the innermost function holding addr. Functions are
 // sorted by start; a function of size 0 in the symbol table (the
 // compiler-generated thunks of Native AOT, assembly labels) was given the
