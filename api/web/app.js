@@ -53,6 +53,7 @@
   const textBox = $('text-box');
   const copyStatus = $('copy-status');
   const linkTrace = $('link-trace');
+  const skipLink = $('skip');
 
   const buildCache = new Map(); // build ID -> build record (GET /v1/builds)
   let current = null; // {trace, text, build}
@@ -317,14 +318,15 @@
     }
   }
 
+  // buildRecord fetches the build afresh (its tags may have changed since
+  // the list was loaded), falling back to the list's copy.
   async function buildRecord(id) {
-    if (buildCache.has(id)) return buildCache.get(id);
     try {
       const b = await api('GET', 'v1/builds/' + encodeURIComponent(id));
       buildCache.set(id, b);
       return b;
     } catch (e) {
-      return null; // the result still shows; only tags and links are missing
+      return buildCache.get(id) || null; // the result still shows; only tags and links may be missing
     }
   }
 
@@ -407,7 +409,7 @@
   function whyText(f, buildShort) {
     switch (f.status) {
       case 'no_line':
-        return 'No line: the function is known, but the debug file has no line for this address (in async methods this is often the code that resumes after an await). The nearest line belongs to another function, so none is shown.';
+        return 'No line: the debug file has no line for this address (often where an async method resumes). The line before it belongs to another function, so none is shown.';
       case 'ambiguous': {
         const n = (f.candidates || []).length;
         return `Ambiguous: ${n} candidates fit this frame and they point at different places. Every one is listed; choosing the build by ID usually settles it.`;
@@ -450,8 +452,12 @@
         f.candidates.map((c) => h('li', {}, 'at ', c.function || c.symbol || '?',
           c.file ? [' in ', locationNode(c.file, c.line, fw ? null : link)] : ' (no line)'))));
     }
-    if (f.status !== 'resolved') main.append(h('p', { class: 'input' }, 'As printed: ', h('code', {}, f.input || '')));
-    if (f.reason) main.append(h('p', { class: 'note' }, 'Server note: ', f.reason));
+    // For frames the page could answer, what was printed and the server's
+    // note are details, shown with "Show details"; for the others they are
+    // the explanation.
+    const detail = f.status === 'resolved' || f.status === 'no_line' ? ' detail' : '';
+    main.append(h('p', { class: 'input' + detail }, 'As printed: ', h('code', {}, f.input || '')));
+    if (f.reason) main.append(h('p', { class: 'note' + detail }, 'Server note: ', f.reason));
     if (f.build_id && buildShort && !f.build_id.startsWith(buildShort)) {
       main.append(h('p', { class: 'note' }, 'Resolved against build ', f.build_id, '.'));
     }
@@ -560,6 +566,7 @@
     textView.textContent = text;
     copyStatus.textContent = '';
     result.hidden = false;
+    skipLink.hidden = false;
     const notice = noticeFor(trace);
     if (notice) {
       message.replaceChildren(h('p', {}, notice));
@@ -614,6 +621,7 @@
       // An old result under a new error would pass for the answer to the new
       // trace.
       result.hidden = true;
+      skipLink.hidden = true;
       current = null;
       showError(e);
       finish('error');
@@ -701,6 +709,7 @@
     if (inFlight) inFlight.abort();
     traceInput.value = '';
     result.hidden = true;
+    skipLink.hidden = true;
     current = null;
     clearMessage();
     status.textContent = 'Cleared.';
@@ -722,6 +731,10 @@
   $('clear').addEventListener('click', clearAll);
   $('copy-text').addEventListener('click', copyText);
   $('copy-link').addEventListener('click', copyLink);
+  const showDetails = $('show-details');
+  const applyDetails = () => traceView.classList.toggle('show-details', showDetails.checked);
+  showDetails.addEventListener('change', applyDetails);
+  applyDetails();
   buildIdInput.addEventListener('input', () => setMode(buildIdInput.value.trim() ? 'id' : 'detect'));
   buildTagsInput.addEventListener('input', () => setMode(buildTagsInput.value.trim() ? 'tags' : 'detect'));
   for (const r of form.querySelectorAll('input[name="build-mode"]')) {
@@ -748,4 +761,9 @@
   const fromLink = readAddressBar();
   loadBuildList();
   if (fromLink) resolve();
+  // A link opened in a tab that already shows the page changes only the
+  // fragment: read it the same way.
+  window.addEventListener('hashchange', () => {
+    if (location.hash.startsWith('#trace=') && readAddressBar()) resolve();
+  });
 })();
