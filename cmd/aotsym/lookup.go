@@ -29,6 +29,7 @@ type lookupFlags struct {
 	pretty      bool
 	basenames   bool
 	printAddr   bool
+	functions   string
 	moduleLabel string
 }
 
@@ -48,7 +49,9 @@ input. Names are demangled (C++, Rust) unless --no-demangle.
 
 One difference is on purpose: where the line-table row in force starts before
 the function holding the address, llvm-symbolizer reports the previous
-function's line; lookup reports no line (??:0:0) with the right function.`,
+function's line; lookup reports no line (??:0:0) with the right function.
+Addresses outside every function (padding, data) resolve to ?? here, where
+llvm-symbolizer names them after the nearest symbol before them.`,
 		Example: `  aotsym lookup --dbg app.dbg 0x132c96
   aotsym lookup --dbg app.dbg --output-style=JSON < addresses.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runLookup(cmd, &f, args) },
@@ -65,6 +68,8 @@ function's line; lookup reports no line (??:0:0) with the right function.`,
 	fl.BoolVarP(&f.pretty, "pretty-print", "p", false, "one line per frame: FUNCTION at FILE:LINE:COLUMN")
 	fl.BoolVarP(&f.basenames, "basenames", "s", false, "print file names without their directories")
 	fl.BoolVar(&f.printAddr, "print-address", false, "print the address before its frames")
+	fl.StringVarP(&f.functions, "functions", "f", "linkage", "linkage: print function names; none: leave them out")
+	fl.Lookup("functions").NoOptDefVal = "linkage"
 	fl.StringVar(&f.moduleLabel, "module-name", "", "ModuleName in JSON output (default: the file as given)")
 	_ = fl.MarkHidden("module-name")
 	return cmd
@@ -78,6 +83,13 @@ func runLookup(cmd *cobra.Command, f *lookupFlags, args []string) error {
 	if style != "LLVM" && style != "JSON" {
 		return usagef("--output-style %q: want LLVM or JSON", f.style)
 	}
+	switch f.functions {
+	case "linkage", "none":
+	case "short":
+		return usagef("--functions=short is not supported: the index keeps linkage names; use linkage (the default) or none")
+	default:
+		return usagef("--functions %q: want linkage or none", f.functions)
+	}
 	x, err := buildLookupIndex(f.file)
 	if err != nil {
 		return err
@@ -90,6 +102,7 @@ func runLookup(cmd *cobra.Command, f *lookupFlags, args []string) error {
 		x: x, module: module, json: style == "JSON",
 		inlines: f.inlines && !f.noInlines, demangle: f.demangle && !f.noDemangle,
 		pretty: f.pretty, basenames: f.basenames, printAddr: f.printAddr,
+		noNames: f.functions == "none",
 	}
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	defer out.Flush()
@@ -166,6 +179,7 @@ type lookupPrinter struct {
 	module                       string
 	json, inlines, demangle      bool
 	pretty, basenames, printAddr bool
+	noNames                      bool // --functions=none
 	frames                       []elfindex.Frame
 	names                        map[string]string // demangled names
 }
@@ -227,10 +241,18 @@ func (p *lookupPrinter) line(w *bufio.Writer, input string) {
 			if i > 0 {
 				w.WriteString(" (inlined by) ")
 			}
-			fmt.Fprintf(w, "%s at %s:%d:%d\n", name, file, f.Line, f.Column)
+			if p.noNames {
+				fmt.Fprintf(w, "%s:%d:%d\n", file, f.Line, f.Column)
+			} else {
+				fmt.Fprintf(w, "%s at %s:%d:%d\n", name, file, f.Line, f.Column)
+			}
 			continue
 		}
-		fmt.Fprintf(w, "%s\n%s:%d:%d\n", name, file, f.Line, f.Column)
+		if !p.noNames {
+			w.WriteString(name)
+			w.WriteByte('\n')
+		}
+		fmt.Fprintf(w, "%s:%d:%d\n", file, f.Line, f.Column)
 	}
 	w.WriteByte('\n')
 }
@@ -278,6 +300,9 @@ func (p *lookupPrinter) file(f string) string {
 
 // name demangles a linkage name as llvm-symbolizer does (see demangleName).
 func (p *lookupPrinter) name(s string) string {
+	if p.noNames {
+		return ""
+	}
 	if !p.demangle || s == "" {
 		return s
 	}

@@ -232,6 +232,13 @@ func TestLookupCompiled(t *testing.T) {
 			same, noLine, starts, dd := compareJSONNames(t, parseJSONLines(t, out), parseJSONLines(t, want), nil, parseJSONLines(t, outRaw), parseJSONLines(t, wantRaw))
 			t.Logf("%d the same as llvm-symbolizer (demangled), %d no line, %d differ in Start* fields; names llvm-symbolizer 14 cannot demangle: %d frames, Rust v0 closure numbering: %d frames",
 				same, noLine, starts, dd.llvmRaw, dd.rustV0)
+			if p.name == "cpp" {
+				// One frame per address: the function, the innermost line.
+				_, out, _ := lookupCLI(t, in, "--obj="+bin, "--output-style=JSON", "--no-inlines", "--no-demangle")
+				want := llvmCLI(t, tool, in, "--obj="+bin, "--no-inlines", "--output-style=JSON", "--no-demangle")
+				same, _, _ := compareJSON(t, parseJSONLines(t, out), parseJSONLines(t, want), nil)
+				t.Logf("--no-inlines: %d the same as llvm-symbolizer", same)
+			}
 			if p.name == "c" {
 				// The default output style, as text.
 				code, out, _ := lookupCLI(t, in, "--dbg", bin)
@@ -317,10 +324,15 @@ func TestLookupArgsAndErrors(t *testing.T) {
 	if code != 0 || out != want {
 		t.Errorf("standard input, LLVM style:\n%s", firstDiff(out, want))
 	}
-	code, out, _ = lookupCLI(t, stdin, "--dbg", m.DebugFile(), "-p", "-s")
-	want = llvmCLI(t, tool, stdin, "--obj="+m.DebugFile(), "--inlines", "-p", "-s")
-	if code != 0 || out != want {
-		t.Errorf("-p -s:\n%s", firstDiff(out, want))
+	for _, flags := range [][]string{{"-p", "-s"}, {"--functions=none"}, {"--functions=none", "--output-style=JSON"}, {"-f"}, {"--no-inlines"}} {
+		code, out, _ = lookupCLI(t, stdin, append([]string{"--dbg", m.DebugFile()}, flags...)...)
+		want = llvmCLI(t, tool, stdin, append([]string{"--obj=" + m.DebugFile(), "--inlines"}, flags...)...)
+		if code != 0 || out != want {
+			t.Errorf("%q:\n%s", flags, firstDiff(out, want))
+		}
+	}
+	if code, _, errOut := lookupCLI(t, "", "--dbg", m.DebugFile(), "--functions=short", addr); code != exitUsage || !strings.Contains(errOut, "short") {
+		t.Errorf("--functions=short: exit %d, %q", code, errOut)
 	}
 
 	if code, _, errOut := lookupCLI(t, "", addr); code != exitUsage || !strings.Contains(errOut, "--dbg") {
