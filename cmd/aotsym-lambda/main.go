@@ -110,7 +110,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer backend.Close()
-	h := &lambda.Handler{Backend: backend, Out: stdout, Log: log}
+	h := &lambda.Handler{Backend: backend, Out: stdout, Log: log,
+		Ignore: []string{getenv("AWS_LAMBDA_LOG_GROUP_NAME"), cfg.DestLogGroup}}
 	if cfg.DestLogGroup != "" {
 		if err := cloudwatch.CheckGroup(cfg.DestLogGroup); err != nil {
 			return err

@@ -47,6 +47,11 @@ type Handler struct {
 	Log *slog.Logger
 	// Limits bound each trace (trace.DefaultLimits when zero).
 	Limits trace.Limits
+	// Ignore lists log groups whose events are never symbolicated: the
+	// function's own log group and the destination group, whose traces
+	// would otherwise come back to it, forever, if it were subscribed to
+	// them.
+	Ignore []string
 
 	once    sync.Once
 	seen    *seenSet
@@ -159,6 +164,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.CloudwatchLogsEvent) (Su
 	if d.MessageType == "CONTROL_MESSAGE" {
 		h.Log.Info("control message skipped", "log_group", d.LogGroup)
 		return sum, nil
+	}
+	for _, g := range h.Ignore {
+		if g != "" && d.LogGroup == g {
+			sum.fail(aotsym.Errorf(aotsym.EINVALID, "log group %s holds this function's own output: remove its subscription filter, or every trace would come back here forever", g))
+			h.Log.Error("subscribed to its own output", "log_group", g)
+			return sum, nil
+		}
 	}
 	streamKey := d.LogGroup + "\x00" + d.LogStream
 	segs, last := segments(d.LogEvents, h.lastIDs.get(streamKey))

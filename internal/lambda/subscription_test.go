@@ -231,6 +231,13 @@ func TestHandlerSkipsControlAndRefusesGarbage(t *testing.T) {
 			t.Errorf("%s: %v %+v", name, err, sum)
 		}
 	}
+	// Its own output never comes back to it.
+	h.Ignore = []string{"/aws/lambda/aotsym-subscription"}
+	sum = handle(t, h, lt.Payload(t, "/aws/lambda/aotsym-subscription", "2026/11/25/[$LATEST]ab", "DATA_MESSAGE",
+		[]events.CloudwatchLogsLogEvent{lt.Event(lt.T0, "System.Exception: boom\n   at A.B.C() + 0x1c\n")}))
+	if sum.Traces != 0 || sum.Errors != 1 || !strings.Contains(sum.ErrorMessages[0], "own output") {
+		t.Errorf("own log group: %+v", sum)
+	}
 	// A gzip bomb is refused without inflating it whole.
 	var d events.CloudwatchLogsData
 	d.LogEvents = []events.CloudwatchLogsLogEvent{lt.Event(lt.T0, strings.Repeat("a", lambda.MaxPayloadBytes))}
