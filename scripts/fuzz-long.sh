@@ -12,6 +12,7 @@ parallel="${AOTSYM_FUZZ_PARALLEL:-1}"
 # nothing is fuzzed (and no executions are counted): keep it short.
 minimize="${AOTSYM_FUZZ_MINIMIZE:-5s}"
 logdir="${AOTSYM_FUZZ_LOGS:-$(mktemp -d /tmp/aotsym-fuzz-XXXXXX)}"
+mkdir -p "$logdir"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
