@@ -93,8 +93,8 @@ func Fetch(ctx context.Context, api FilterAPI, q Query) (*Result, error) {
 	}
 	if len(f.events) == 0 {
 		return nil, aotsym.Errorf(aotsym.ENOTFOUND,
-			"no log events of request %s in log group %s between %s and %s: check the request ID and the log group, or widen the window with --start and --end (the default is the last %s)",
-			q.RequestID, q.LogGroup, q.Start.UTC().Format(time.RFC3339), q.End.UTC().Format(time.RFC3339), DefaultWindow)
+			"no log events of request %s in log group %s between %s and %s: check the request ID and the log group, or widen the window with --start and --end (the default is the last %d hours)",
+			q.RequestID, q.LogGroup, q.Start.UTC().Format(time.RFC3339), q.End.UTC().Format(time.RFC3339), int(DefaultWindow.Hours()))
 	}
 	// The span of the request in each stream.
 	type span struct{ lo, hi int64 }
