@@ -115,9 +115,15 @@ func (s *Server) listBuilds(c *gin.Context) {
 	c.PureJSON(http.StatusOK, client.BuildList{Builds: list})
 }
 
-// buildID reads the :id parameter.
+// buildID reads the :id parameter. A build ID in a path is taken as sent:
+// ParseBuildID trims what a person pastes, but around an ID in a URL an
+// encoded space or line break is no typo, so it is refused.
 func buildID(c *gin.Context) (aotsym.BuildID, error) {
-	return aotsym.ParseBuildID(c.Param("id"))
+	p := c.Param("id")
+	if strings.TrimSpace(p) != p {
+		return "", aotsym.Errorf(aotsym.EINVALID, "build ID %q has spaces or line breaks around it: give only its hex digits", aotsym.Clip(p, 40))
+	}
+	return aotsym.ParseBuildID(p)
 }
 
 func (s *Server) getBuild(c *gin.Context) {
