@@ -2,7 +2,6 @@ package elfindex
 
 import (
 	"context"
-	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -132,6 +131,8 @@ type builder struct {
 
 	seqIdx []seqRef // every sequence by lo, built on first need
 	cuIdx  []seqRef // every compile unit range by lo
+
+	rowBuf, cpBuf, inlBuf []byte // reused while writing entries
 }
 
 // entry is one function of the table being built.
@@ -313,40 +314,26 @@ func (b *builder) readDWARF() error {
 		return err
 	}
 	get := func(n string) []byte { return data[indexOf(dwarfSections, n)] }
-	d, err := dwarf.New(get("abbrev"), nil, nil, get("info"), get("line"), nil, get("ranges"), get("str"))
-	if err != nil {
-		return dwarfErr(src.role, err)
-	}
-	for _, n := range []string{"addr", "line_str", "str_offsets", "rnglists"} {
-		if v := get(n); v != nil {
-			if err := d.AddSection(".debug_"+n, v); err != nil {
-				return dwarfErr(src.role, err)
-			}
-		}
-	}
-	units, err := unitSpans(get("info"), src.f.ByteOrder)
+	d := &dwarfData{role: src.role, order: src.f.ByteOrder,
+		abbrev: get("abbrev"), info: get("info"), line: get("line"), str: get("str"), ranges: get("ranges"),
+		addr: get("addr"), lineStr: get("line_str"), strOffsets: get("str_offsets"), rnglists: get("rnglists")}
+	units, err := unitSpans(d.info, d.order, src.role)
 	if err != nil {
 		return err
 	}
-	ls := &lineSections{line: get("line"), str: get("str"), lineStr: get("line_str"), order: src.f.ByteOrder}
-	warnings, err := walkDWARF(d, units, ls, b.lim)
+	for _, u := range units {
+		d.prepare(u)
+	}
+	warnings, err := walkDWARF(d, units, b.lim)
 	if err != nil {
 		return err
 	}
 	for _, w := range warnings {
 		b.stats.Warnings = append(b.stats.Warnings, w.Error())
 	}
-	b.di = &dwarfInfo{d: d, units: units, files: b.files}
+	b.di = &dwarfInfo{units: units, files: b.files}
 	b.stats.CompileUnits = len(units)
 	return nil
-}
-
-func dwarfErr(role string, err error) error {
-	var de dwarf.DecodeError
-	if errors.As(err, &de) {
-		return formatErr(role, ".debug_"+de.Name, int64(de.Offset), err, "%s", de.Err)
-	}
-	return formatErr(role, ".debug_info", -1, err, "%v", err)
 }
 
 func indexOf(list []string, s string) int {
@@ -550,34 +537,59 @@ func (b *builder) findCalls() error {
 	return nil
 }
 
-// outRow is a row with a global file ID (0: no line from here on).
-type outRow struct {
-	addr            uint64
-	file            uint32
-	line, col, disc uint32
+// rowSpan is the line rows of one entry, as views of its sequence: a lead
+// row (the row in force at the start of a nested entry, moved to its
+// start), the rows that start inside the entry, and an end row where the
+// sequence ends inside it.
+type rowSpan struct {
+	u       *cuData
+	lead    row
+	hasLead bool
+	rows    []row
+	end     uint64 // 0: none
+	n       int    // rows in all
+}
+
+// each calls fn for every row with its global file ID (0: no line from
+// here on).
+func (b *builder) eachRow(s *rowSpan, start uint64, fn func(addr uint64, file uint32, r *row)) {
+	if s.hasLead {
+		fn(start, b.rowFile(s.u, s.lead.file), &s.lead)
+	}
+	for i := range s.rows {
+		r := &s.rows[i]
+		fn(r.addr, b.rowFile(s.u, r.file), r)
+	}
+	if s.end != 0 {
+		fn(s.end, 0, &row{})
+	}
 }
 
 // encodeRows writes rows relative to the function start: per row a header
 // (zigzag line delta << 3 | file, column and discriminator flags), the
-// address delta, then the fields that changed.
-func encodeRows(w *enc, start uint64, rows []outRow) (checkpoints []byte) {
-	prev := outRow{addr: start}
-	for i, r := range rows {
-		h := zigzag(int64(r.line) - int64(prev.line))
+// address delta, then the fields that changed. It appends the row index's
+// checkpoints to cps.
+func (b *builder) encodeRows(out *[]byte, start uint64, s *rowSpan, cps []byte) []byte {
+	w := enc{b: *out}
+	var prevAddr uint64 = start
+	var prevFile, prevLine, prevCol uint32
+	i := 0
+	b.eachRow(s, start, func(addr uint64, file uint32, r *row) {
+		h := zigzag(int64(r.line) - int64(prevLine))
 		h <<= 3
-		if r.file != prev.file {
+		if file != prevFile {
 			h |= 1
 		}
-		if r.col != prev.col {
+		if r.col != prevCol {
 			h |= 2
 		}
 		if r.disc != 0 {
 			h |= 4
 		}
 		w.u(h)
-		w.u(r.addr - prev.addr)
+		w.u(addr - prevAddr)
 		if h&1 != 0 {
-			w.u(uint64(r.file))
+			w.u(uint64(file))
 		}
 		if h&2 != 0 {
 			w.u(uint64(r.col))
@@ -585,19 +597,21 @@ func encodeRows(w *enc, start uint64, rows []outRow) (checkpoints []byte) {
 		if h&4 != 0 {
 			w.u(uint64(r.disc))
 		}
-		prev = r
-		if len(rows) > rowIndexMin && i%rowStride == rowStride-1 && i+1 < len(rows) {
+		prevAddr, prevFile, prevLine, prevCol = addr, file, r.line, r.col
+		if s.n > rowIndexMin && i%rowStride == rowStride-1 && i+1 < s.n {
 			var c [rowCheckpoint]byte
-			binary.LittleEndian.PutUint32(c[0:], uint32(r.addr-start))
+			binary.LittleEndian.PutUint32(c[0:], uint32(addr-start))
 			binary.LittleEndian.PutUint32(c[4:], uint32(len(w.b)))
-			binary.LittleEndian.PutUint32(c[8:], r.file)
+			binary.LittleEndian.PutUint32(c[8:], file)
 			binary.LittleEndian.PutUint32(c[12:], r.line)
 			binary.LittleEndian.PutUint32(c[16:], r.col)
 			binary.LittleEndian.PutUint32(c[20:], r.disc)
-			checkpoints = append(checkpoints, c[:]...)
+			cps = append(cps, c[:]...)
 		}
-	}
-	return checkpoints
+		i++
+	})
+	*out = w.b
+	return cps
 }
 
 func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
@@ -605,10 +619,11 @@ func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
 // rowsFor returns the line rows of an entry: only rows that start inside
 // it, so that no row of another function answers for it. A nested entry
 // (a label inside a function) also gets the row in force at its start when
-// that row starts inside the enclosing function.
-func (b *builder) rowsFor(e *entry) []outRow {
+// that row starts inside the enclosing function. The rows' files get their
+// IDs here, in order.
+func (b *builder) rowsFor(e *entry) rowSpan {
 	if b.di == nil {
-		return nil
+		return rowSpan{}
 	}
 	u := e.unit
 	var s *sequence
@@ -619,23 +634,32 @@ func (b *builder) rowsFor(e *entry) []outRow {
 		u, s = b.seqAnywhere(e.start, e.end)
 	}
 	if s == nil {
-		return nil
+		return rowSpan{}
 	}
 	rs := s.rows
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].addr >= e.start })
 	j := i + sort.Search(len(rs)-i, func(k int) bool { return rs[i+k].addr >= e.end })
-	out := make([]outRow, 0, j-i+2)
+	span := rowSpan{u: u, rows: rs[i:j:j]}
 	if (i == len(rs) || rs[i].addr > e.start) && i > 0 && e.parent >= 0 && rs[i-1].addr >= b.entries[e.parent].start {
-		r := rs[i-1]
-		out = append(out, outRow{e.start, b.rowFile(u, r.file), r.line, r.col, r.disc})
-	}
-	for _, r := range rs[i:j] {
-		out = append(out, outRow{r.addr, b.rowFile(u, r.file), r.line, r.col, r.disc})
+		span.lead, span.hasLead = rs[i-1], true
 	}
 	if s.hi < e.end && s.hi > e.start {
-		out = append(out, outRow{addr: s.hi})
+		span.end = s.hi
 	}
-	return out
+	span.n = len(span.rows)
+	if span.hasLead {
+		span.n++
+	}
+	if span.end != 0 {
+		span.n++
+	}
+	if span.hasLead {
+		b.rowFile(u, span.lead.file)
+	}
+	for k := range span.rows {
+		b.rowFile(u, span.rows[k].file)
+	}
+	return span
 }
 
 func (b *builder) rowFile(u *cuData, f uint32) uint32 {
@@ -717,25 +741,6 @@ func (b *builder) buildSeqIndex() {
 	}
 	sort.SliceStable(b.seqIdx, func(i, j int) bool { return b.seqIdx[i].lo < b.seqIdx[j].lo })
 	sort.SliceStable(b.cuIdx, func(i, j int) bool { return b.cuIdx[i].lo < b.cuIdx[j].lo })
-}
-
-type heapItem struct {
-	k  int
-	hi uint64
-}
-
-// itemHeap keeps the active inline ranges, the latest in DWARF order on top.
-type itemHeap []heapItem
-
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return h[i].k > h[j].k }
-func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)        { *h = append(*h, x.(heapItem)) }
-func (h *itemHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // addExtensions builds each extension over the core index and appends its

@@ -13,11 +13,19 @@
 //     checking the size their header claims. Inspect reads only headers and
 //     notes: GNU and Go build IDs, architecture, .gnu_debuglink, PIE and the
 //     image base from the program headers.
-//   - Walking DWARF (dwarfwalk.go): debug/dwarf, one goroutine per compile
-//     unit; line programs are read row by row into sorted sequences (several
-//     per unit; debug/dwarf's LineReader.SeekPC is not used), subprograms
-//     are named through DW_AT_specification and DW_AT_abstract_origin, and
-//     inlined subroutines keep their call file, line and column.
+//   - Walking DWARF (dwarfread.go, dwarfwalk.go, lineprog.go): a reader of
+//     its own over the abbreviation tables, two goroutines per compile unit
+//     (entries, line program) on as many cores as there are. It decodes only
+//     the attributes the index uses and skips the others by the size of
+//     their form (DWARF 2 to 5: strx, addrx, rnglistx, implicit_const,
+//     indirect, …), allocates nothing per entry, and keeps strings as views
+//     of the decompressed sections; every offset and size is checked, and a
+//     malformed entry is an error naming the section and offset. Values are
+//     read as debug/dwarf reads them, which the index was first built on.
+//     Line programs run straight into sorted sequences (several per unit),
+//     subprograms are named through DW_AT_specification and
+//     DW_AT_abstract_origin, and inlined subroutines keep their call file,
+//     line and column.
 //   - Building (build.go, encode.go): the function table, rows bounded by
 //     function, inline ranges, return addresses; then the bytes.
 //   - Reading the index (index.go, names.go): Open, Lookup and the rest, as

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sort"
 	"strings"
@@ -37,15 +36,19 @@ type sequence struct {
 // subRec is a DW_TAG_subprogram entry (declaration, abstract instance or
 // concrete code): what names it and where to find more.
 type subRec struct {
+	off           dwarf.Offset
 	name, linkage string
 	spec, origin  dwarf.Offset // 0: none
 	declFile      int32        // line-table index, -1: none
 	declLine      int32
-	scope         int32 // enclosing class/namespace, -1: none
-	params        []paramRec
+	scope         int32  // enclosing class/namespace, -1: none
+	params        int32  // first of its formal parameters in cuData.params, -1: none
+	lastParam     int32  // the last one
+	ident         *ident // resolved, once needed
 }
 
 type paramRec struct {
+	next       int32 // the subprogram's next parameter, -1: none
 	name       string
 	typ        dwarf.Offset // 0: none
 	artificial bool
@@ -88,28 +91,46 @@ type inlineRec struct {
 
 // cuData is what one compile unit yields.
 type cuData struct {
-	off, end dwarf.Offset // the unit's span in .debug_info
-	entryOff dwarf.Offset // its first entry (the compile unit DIE)
-	name     string
-	version  int
-	ranges   [][2]uint64
+	off, end     dwarf.Offset // the unit's span in .debug_info
+	entryOff     dwarf.Offset // its first entry (the compile unit DIE)
+	version      int
+	dwarf64      bool
+	addrSize     uint8
+	abbrevs      *abbrevTable
+	abbrevOffset uint64
+	err          error // the unit header or its entry cannot be read
+
+	// From the compile unit's entry.
+	name                       string
+	compDir                    string
+	stmtList                   int64
+	hasStmt                    bool
+	children                   bool
+	firstChild                 dwarf.Offset
+	strBase, addrBase, rngBase uint64
+	baseAddr                   uint64 // for range lists: DW_AT_entry_pc, else DW_AT_low_pc
+	pc                         pcAttrs
+
+	ranges [][2]uint64
 
 	fileNames []string // line-table file index → path
 	seqs      []sequence
 
-	subs   []subRec
-	subIdx map[dwarf.Offset]int32
-	types  map[dwarf.Offset]typeRec
-	scopes []scopeRec
-	roots  []rootRec
+	subs     []subRec // by offset
+	params   []paramRec
+	typeOffs []dwarf.Offset
+	types    []typeRec // by offset, as typeOffs
+	scopes   []scopeRec
+	roots    []rootRec
 
-	typeNames map[dwarf.Offset]string // memo of rendered type names
-	fileIDs   []uint32                // fileNames index → global file ID (after merge)
+	typeNames  map[dwarf.Offset]string // memo of rendered type names
+	scopeNames []string                // memo of qualifiedScope
+	scopeDone  []bool
+	fileIDs    []uint32 // fileNames index → global file ID (after merge)
 }
 
 // dwarfInfo is the DWARF of one file, walked.
 type dwarfInfo struct {
-	d     *dwarf.Data
 	units []*cuData // by offset
 	files *fileTable
 }
@@ -152,7 +173,7 @@ func (di *dwarfInfo) fileID(u *cuData, idx int32) uint32 {
 // unitSpans lists the compile units of .debug_info from their headers, so
 // that they can be walked in parallel: the span of each unit and the offset of
 // its first entry. Type units are left out (they hold only types).
-func unitSpans(info []byte, bo binary.ByteOrder) ([]*cuData, error) {
+func unitSpans(info []byte, bo binary.ByteOrder, role string) ([]*cuData, error) {
 	var out []*cuData
 	off := uint64(0)
 	for off+4 <= uint64(len(info)) {
@@ -162,56 +183,177 @@ func unitSpans(info []byte, bo binary.ByteOrder) ([]*cuData, error) {
 		dwarf64 := false
 		if length == 0xffffffff {
 			if off+8 > uint64(len(info)) {
-				return nil, formatErr("debug file", ".debug_info", int64(start), nil, "truncated 64-bit unit length")
+				return nil, formatErr(role, ".debug_info", int64(start), nil, "truncated 64-bit unit length")
 			}
 			length = bo.Uint64(info[off:])
 			off += 8
 			dwarf64 = true
 		} else if length >= 0xfffffff0 {
-			return nil, formatErr("debug file", ".debug_info", int64(start), nil, "reserved unit length %#x", length)
+			return nil, formatErr(role, ".debug_info", int64(start), nil, "reserved unit length %#x", length)
 		}
 		if length > uint64(len(info))-off {
-			return nil, formatErr("debug file", ".debug_info", int64(start), nil, "unit of %d bytes extends past the end of the section (%d bytes)", length, len(info))
+			return nil, formatErr(role, ".debug_info", int64(start), nil, "unit of %d bytes extends past the end of the section (%d bytes)", length, len(info))
 		}
 		end := off + length
 		if length < 2 {
 			off = end
 			continue
 		}
-		vers := bo.Uint16(info[off:])
-		hdr := off + 2
-		offSize := uint64(4)
+		r := secReader{b: info, p: int(off), end: int(end)}
+		vers := r.uint(2, bo)
+		offSize := 4
 		if dwarf64 {
 			offSize = 8
 		}
+		u := &cuData{off: dwarf.Offset(start), end: dwarf.Offset(end), version: int(vers), dwarf64: dwarf64}
 		utype := uint8(1) // DW_UT_compile
+		var abbrevOff uint64
 		switch {
 		case vers >= 2 && vers <= 4:
-			hdr += offSize + 1
+			abbrevOff = r.uint(offSize, bo)
+			u.addrSize = r.u8()
 		case vers == 5:
-			if hdr+1 > end {
-				return nil, formatErr("debug file", ".debug_info", int64(start), nil, "truncated unit header")
-			}
-			utype = info[hdr]
-			hdr += 2 + offSize
+			utype = r.u8()
+			u.addrSize = r.u8()
+			abbrevOff = r.uint(offSize, bo)
 			switch utype {
 			case 4, 5: // skeleton, split compile: dwo id
-				hdr += 8
+				r.skip(8)
 			case 2, 6: // type, split type: signature and type offset
-				hdr += 8 + offSize
+				r.skip(8 + uint64(offSize))
 			}
 		default:
-			return nil, formatErr("debug file", ".debug_info", int64(start), nil, "unsupported DWARF version %d", vers)
+			return nil, formatErr(role, ".debug_info", int64(start), nil, "unsupported DWARF version %d", vers)
 		}
-		if hdr > end {
-			return nil, formatErr("debug file", ".debug_info", int64(start), nil, "truncated unit header")
+		if r.bad {
+			return nil, formatErr(role, ".debug_info", int64(start), nil, "truncated unit header")
 		}
 		if utype != 2 && utype != 6 {
-			out = append(out, &cuData{off: dwarf.Offset(start), end: dwarf.Offset(end), entryOff: dwarf.Offset(hdr), version: int(vers)})
+			u.entryOff = dwarf.Offset(r.p)
+			u.abbrevOffset = abbrevOff
+			out = append(out, u)
 		}
 		off = end
 	}
+	if uint64(len(info)) > 1<<32-1 {
+		return nil, formatErr(role, ".debug_info", -1, ErrLimit, "the section holds %d bytes; at most 4 GiB is supported", len(info))
+	}
 	return out, nil
+}
+
+// prepare reads the unit's abbreviation table and its compile unit entry:
+// the DWARF 5 base offsets, the name, the line table's offset and
+// directory, and the unit's address ranges' attributes.
+func (d *dwarfData) prepare(u *cuData) {
+	t, err := d.abbrevTableAt(u.abbrevOffset)
+	if err != nil {
+		u.err = formatErr(d.role, ".debug_abbrev", int64(u.abbrevOffset), err, "abbreviations of compile unit at %#x: %v", u.off, err)
+		return
+	}
+	u.abbrevs = t
+	ur := d.unitReader(u, u.entryOff)
+	a, _, err := ur.next()
+	if err == nil && a == nil {
+		err = ur.errorf(int(u.entryOff), "empty compile unit")
+	}
+	if err != nil {
+		u.err = err
+		return
+	}
+	// The base offsets first: the other attributes' values depend on them.
+	if u.version >= 5 {
+		for i := range a.attrs {
+			s := &a.attrs[i]
+			var v attrVal
+			switch s.attr {
+			case dwarf.AttrStrOffsetsBase, dwarf.AttrAddrBase, dwarf.AttrRnglistsBase:
+				v, err = ur.value(s)
+			default:
+				err = ur.skipValue(s)
+			}
+			if err != nil {
+				u.err = err
+				return
+			}
+			if x, ok := v.int(); ok {
+				switch s.attr {
+				case dwarf.AttrStrOffsetsBase:
+					u.strBase = uint64(x)
+				case dwarf.AttrAddrBase:
+					u.addrBase = uint64(x)
+				case dwarf.AttrRnglistsBase:
+					u.rngBase = uint64(x)
+				}
+			}
+		}
+		ur = d.unitReader(u, u.entryOff)
+		ur.next()
+	}
+	var seen uint16
+	first := func(bit uint16) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	}
+	var entryPC, lowPC attrVal
+	for i := range a.attrs {
+		s := &a.attrs[i]
+		var bit uint16
+		switch s.attr {
+		case dwarf.AttrName:
+			bit = 1
+		case dwarf.AttrCompDir:
+			bit = 2
+		case dwarf.AttrStmtList:
+			bit = 4
+		case dwarf.AttrEntrypc:
+			bit = 8
+		case dwarf.AttrLowpc:
+			bit = 16
+		case dwarf.AttrHighpc:
+			bit = 32
+		case dwarf.AttrRanges:
+			bit = 64
+		}
+		if bit == 0 || !first(bit) {
+			if err := ur.skipValue(s); err != nil {
+				u.err = err
+				return
+			}
+			continue
+		}
+		v, err := ur.value(s)
+		if err != nil {
+			u.err = err
+			return
+		}
+		switch s.attr {
+		case dwarf.AttrName:
+			u.name = v.str()
+		case dwarf.AttrCompDir:
+			u.compDir = v.str()
+		case dwarf.AttrStmtList:
+			u.stmtList, u.hasStmt = v.int()
+		case dwarf.AttrEntrypc:
+			entryPC = v
+		case dwarf.AttrLowpc:
+			lowPC = v
+			u.pc.setLow(v)
+		case dwarf.AttrHighpc:
+			u.pc.setHigh(v)
+		case dwarf.AttrRanges:
+			u.pc.setRanges(v)
+		}
+	}
+	if x, ok := entryPC.uint(); ok {
+		u.baseAddr = x
+	} else if x, ok := lowPC.uint(); ok {
+		u.baseAddr = x
+	}
+	u.children = a.children
+	u.firstChild = dwarf.Offset(ur.r.p)
 }
 
 // walkDWARF reads every compile unit's entries and line table, using up to
@@ -219,14 +361,7 @@ func unitSpans(info []byte, bo binary.ByteOrder) ([]*cuData, error) {
 // A unit that cannot be decoded is left out and reported in warnings (its
 // error is returned only when no unit could be read); going over a limit
 // stops everything.
-func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (warnings []error, err error) {
-	// debug/dwarf computes a DWARF 5 unit's base offsets the first time a
-	// Reader seeks into it, writing them into the shared Data: do that for
-	// every unit here, before the goroutines share it.
-	for _, u := range units {
-		r := d.Reader()
-		r.Seek(u.entryOff)
-	}
+func walkDWARF(d *dwarfData, units []*cuData, lim Limits) (warnings []error, err error) {
 	var rows, nodes, records atomic.Int64
 	type task struct {
 		u     *cuData
@@ -241,30 +376,18 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 	sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].u.end-tasks[i].u.off > tasks[j].u.end-tasks[j].u.off })
 	workers := min(runtime.GOMAXPROCS(0), len(tasks))
 	var next atomic.Int64
+	var stop atomic.Bool
 	var mu sync.Mutex
 	var firstErr error
 	errs := make([]error, len(tasks))
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			for !stop.Load() {
 				i := int(next.Add(1)) - 1
 				if i >= len(tasks) {
-					return
-				}
-				mu.Lock()
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop {
 					return
 				}
 				t := tasks[i]
@@ -273,18 +396,23 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 					defer func() {
 						if p := recover(); p != nil {
 							recoveredPanics.Add(1)
-							err = formatErr("debug file", ".debug_info", int64(t.u.off), nil, "malformed compile unit (%v)", p)
+							err = formatErr(d.role, ".debug_info", int64(t.u.off), nil, "malformed compile unit (%v)", p)
 						}
 					}()
 					if t.lines {
-						err = readLines(d, t.u, ls, &rows, int64(lim.MaxLineRows))
+						err = readLines(d, t.u, &rows, int64(lim.MaxLineRows))
 					} else {
 						err = walkUnit(d, t.u, &nodes, &records, lim)
 					}
 				}()
 				if err != nil {
 					if errors.Is(err, ErrLimit) {
-						fail(err)
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						stop.Store(true)
 					}
 					errs[i] = err
 				}
@@ -298,7 +426,9 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 	failed := map[*cuData]bool{}
 	for i, e := range errs {
 		if e != nil {
-			warnings = append(warnings, e)
+			if !failed[tasks[i].u] || tasks[i].u.err == nil {
+				warnings = append(warnings, e)
+			}
 			failed[tasks[i].u] = true
 		}
 	}
@@ -308,168 +438,185 @@ func walkDWARF(d *dwarf.Data, units []*cuData, ls *lineSections, lim Limits) (wa
 	return warnings, nil
 }
 
-// cuEntry reads the compile unit's own entry.
-func cuEntry(d *dwarf.Data, u *cuData) (*dwarf.Entry, *dwarf.Reader, error) {
-	r := d.Reader()
-	r.Seek(u.entryOff)
-	e, err := r.Next()
-	if err != nil {
-		return nil, nil, formatErr("debug file", ".debug_info", int64(u.entryOff), err, "cannot read the compile unit entry: %v", err)
-	}
-	if e == nil {
-		return nil, nil, formatErr("debug file", ".debug_info", int64(u.entryOff), nil, "empty compile unit")
-	}
-	return e, r, nil
+// pcAttrs are the attributes that give an entry's addresses.
+type pcAttrs struct {
+	low, high                     uint64
+	hasLow, hasHigh, highIsOffset bool
+	hasRanges                     bool
+	ranges                        attrVal
 }
 
-// readLines runs the unit's line program and keeps its sequences.
-func readLines(d *dwarf.Data, u *cuData, ls *lineSections, total *atomic.Int64, maxRows int64) error {
-	cu, _, err := cuEntry(d, u)
-	if err != nil {
-		return err
+func (p *pcAttrs) setLow(v attrVal) {
+	if x, ok := v.uint(); ok {
+		p.low, p.hasLow = x, true
 	}
-	lr, err := d.LineReader(cu)
-	if err != nil {
-		return formatErr("debug file", ".debug_line", -1, err, "line table of compile unit at %#x: %v", u.off, err)
+}
+
+func (p *pcAttrs) setHigh(v attrVal) {
+	switch v.kind {
+	case vUint:
+		p.high, p.hasHigh, p.highIsOffset = v.v, true, false
+	case vInt:
+		p.high, p.hasHigh, p.highIsOffset = v.v, true, true
 	}
-	if lr == nil {
+}
+
+func (p *pcAttrs) setRanges(v attrVal) { p.hasRanges, p.ranges = true, v }
+
+// pcRange returns [low_pc, high_pc) when the entry has both.
+func (p *pcAttrs) pcRange() [][2]uint64 {
+	if !p.hasLow || !p.hasHigh {
 		return nil
 	}
-	var (
-		le       dwarf.LineEntry
-		all      []row
-		seqStart = -1
-		lastFile *dwarf.LineFile
-		lastIdx  = noFile
-		fileIdx  map[*dwarf.LineFile]uint32
-		counted  int64
-	)
-	indexOf := func(f *dwarf.LineFile) uint32 {
-		if f == nil {
-			return noFile
-		}
-		if f == lastFile {
-			return lastIdx
-		}
-		i, ok := fileIdx[f]
-		if !ok {
-			fileIdx = make(map[*dwarf.LineFile]uint32)
-			for j, g := range lr.Files() {
-				if g != nil {
-					fileIdx[g] = uint32(j)
-				}
-			}
-			if i, ok = fileIdx[f]; !ok {
-				i = noFile
-			}
-		}
-		lastFile, lastIdx = f, i
-		return i
-	}
-	type span struct{ a, b int }
-	var spans []span
-	var his []uint64
-	for {
-		err := lr.Next(&le)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return formatErr("debug file", ".debug_line", -1, err, "line table of compile unit at %#x: %v", u.off, err)
-		}
-		if le.EndSequence {
-			if seqStart >= 0 && seqStart < len(all) && all[seqStart].addr < le.Address {
-				// Drop rows at or past the end address.
-				n := len(all)
-				for n > seqStart && all[n-1].addr >= le.Address {
-					n--
-				}
-				all = all[:n]
-				if n > seqStart {
-					spans = append(spans, span{seqStart, n})
-					his = append(his, le.Address)
-				}
-			} else if seqStart >= 0 {
-				all = all[:seqStart]
-			}
-			seqStart = -1
-			continue
-		}
-		if seqStart < 0 {
-			seqStart = len(all)
-		}
-		r := row{addr: le.Address, file: indexOf(le.File), line: uint32(max(le.Line, 0)), col: uint32(max(le.Column, 0)), disc: uint32(max(le.Discriminator, 0))}
-		if n := len(all); n > seqStart && all[n-1].addr >= r.addr {
-			if all[n-1].addr == r.addr {
-				all[n-1] = r // the last row at an address wins
-				continue
-			}
-			// Addresses went backwards inside a sequence: keep the rows
-			// sorted by dropping the ones now shadowed.
-			for n > seqStart && all[n-1].addr >= r.addr {
-				n--
-			}
-			all = all[:n]
-		}
-		all = append(all, r)
-		counted++
-		if counted&1023 == 0 {
-			if total.Add(1024) > maxRows {
-				return formatErr("debug file", ".debug_line", -1, ErrLimit, "more than %d line-table rows", maxRows)
-			}
+	hi := p.high
+	if p.highIsOffset {
+		hi = p.low + p.high
+		if hi < p.low {
+			return nil
 		}
 	}
-	if total.Add(counted&1023) > maxRows {
-		return formatErr("debug file", ".debug_line", -1, ErrLimit, "more than %d line-table rows", maxRows)
-	}
-	for i, s := range spans {
-		u.seqs = append(u.seqs, sequence{lo: all[s.a].addr, hi: his[i], rows: all[s.a:s.b:s.b]})
-	}
-	sort.SliceStable(u.seqs, func(i, j int) bool { return u.seqs[i].lo < u.seqs[j].lo })
-	// File names as llvm-symbolizer joins them; LineReader's (cleaned)
-	// only where the header could not be read or for DW_LNE_define_file.
-	files := lr.Files()
-	stmt, _ := cu.Val(dwarf.AttrStmtList).(int64)
-	compDir, _ := cu.Val(dwarf.AttrCompDir).(string)
-	raw, rawErr := lineFileNames(ls, uint64(stmt), compDir)
-	u.fileNames = make([]string, len(files))
-	for i, f := range files {
-		switch {
-		case rawErr == nil && i < len(raw):
-			u.fileNames[i] = raw[i]
-		case f != nil:
-			u.fileNames[i] = f.Name
-		}
-	}
-	return nil
+	return [][2]uint64{{p.low, hi}}
 }
 
-// Tags that debug/dwarf does not name.
-const (
-	tagRvalueReference dwarf.Tag  = 0x42
-	tagAtomic          dwarf.Tag  = 0x47
-	tagImmutable       dwarf.Tag  = 0x4b
-	attrGNUDiscrim     dwarf.Attr = 0x2136
-	attrMIPSLinkage    dwarf.Attr = 0x2007
-)
+// entryRanges returns the address ranges of an entry with DW_AT_ranges:
+// [low_pc, high_pc) when it has both, then its range list (DWARF 2–4
+// .debug_ranges, DWARF 5 .debug_rnglists).
+func (d *dwarfData) entryRanges(u *cuData, p *pcAttrs) ([][2]uint64, error) {
+	var ret [][2]uint64
+	if p.hasLow && p.hasHigh {
+		hi := p.high
+		if p.highIsOffset {
+			hi = p.low + p.high
+		}
+		ret = append(ret, [2]uint64{p.low, hi})
+	}
+	if !p.hasRanges {
+		return ret, nil
+	}
+	if u.version >= 5 && d.rnglists != nil {
+		switch p.ranges.form {
+		case formSecOffset:
+			return d.rnglist(u, p.ranges.v, ret)
+		case formRnglistx:
+			return d.rnglist(u, p.ranges.v, ret)
+		}
+		return ret, nil
+	}
+	if off, ok := p.ranges.int(); ok && d.ranges != nil {
+		return d.rangeList(u, off, ret)
+	}
+	return ret, nil
+}
+
+// rangeList reads a DWARF 2–4 range list at off in .debug_ranges.
+func (d *dwarfData) rangeList(u *cuData, off int64, ret [][2]uint64) ([][2]uint64, error) {
+	if off < 0 || off > int64(len(d.ranges)) {
+		return nil, formatErr(d.role, ".debug_ranges", off, nil, "range list of compile unit at %#x is past the end of the section (%d bytes)", u.off, len(d.ranges))
+	}
+	n := int(u.addrSize)
+	if n != 1 && n != 2 && n != 4 && n != 8 {
+		return ret, nil
+	}
+	maxAddr := ^uint64(0) >> uint((8-n)*8)
+	base := u.baseAddr
+	r := secReader{b: d.ranges, p: int(off), end: len(d.ranges)}
+	for r.p < r.end {
+		lo, hi := r.uint(n, d.order), r.uint(n, d.order)
+		if r.bad || lo == 0 && hi == 0 {
+			break
+		}
+		if lo == maxAddr {
+			base = hi
+			continue
+		}
+		ret = append(ret, [2]uint64{base + lo, base + hi})
+	}
+	return ret, nil
+}
+
+// rnglist reads a DWARF 5 range list at off in .debug_rnglists.
+func (d *dwarfData) rnglist(u *cuData, off uint64, ret [][2]uint64) ([][2]uint64, error) {
+	if off > uint64(len(d.rnglists)) {
+		return nil, formatErr(d.role, ".debug_rnglists", int64(min(off, 1<<62)), nil, "range list of compile unit at %#x is past the end of the section (%d bytes)", u.off, len(d.rnglists))
+	}
+	n := int(u.addrSize)
+	base := u.baseAddr
+	r := secReader{b: d.rnglists, p: int(off), end: len(d.rnglists)}
+	addr := func() uint64 {
+		if n != 1 && n != 2 && n != 4 && n != 8 {
+			r.bad = true
+			return 0
+		}
+		return r.uint(n, d.order)
+	}
+	index := func(i uint64) (uint64, error) { return d.debugAddr(u, u.addrBase, i) }
+	for {
+		at := r.p
+		op := r.u8()
+		if r.bad {
+			return nil, formatErr(d.role, ".debug_rnglists", int64(at), nil, "range list of compile unit at %#x is not terminated", u.off)
+		}
+		switch op {
+		case 0: // DW_RLE_end_of_list
+			return ret, nil
+		case 1: // DW_RLE_base_addressx
+			a, err := index(r.uleb())
+			if err != nil {
+				return nil, err
+			}
+			base = a
+		case 2: // DW_RLE_startx_endx
+			i, j := r.uleb(), r.uleb()
+			lo, err := index(i)
+			if err != nil {
+				return nil, err
+			}
+			hi, err := index(j)
+			if err != nil {
+				return nil, err
+			}
+			ret = append(ret, [2]uint64{lo, hi})
+		case 3: // DW_RLE_startx_length
+			i, n := r.uleb(), r.uleb()
+			lo, err := index(i)
+			if err != nil {
+				return nil, err
+			}
+			ret = append(ret, [2]uint64{lo, lo + n})
+		case 4: // DW_RLE_offset_pair
+			a, b := r.uleb(), r.uleb()
+			ret = append(ret, [2]uint64{base + a, base + b})
+		case 5: // DW_RLE_base_address
+			base = addr()
+		case 6: // DW_RLE_start_end
+			a := addr()
+			b := addr()
+			ret = append(ret, [2]uint64{a, b})
+		case 7: // DW_RLE_start_length
+			a := addr()
+			ret = append(ret, [2]uint64{a, a + r.uleb()})
+		default:
+			return nil, formatErr(d.role, ".debug_rnglists", int64(at), nil, "unknown range list entry %#x", op)
+		}
+		if r.bad {
+			return nil, formatErr(d.role, ".debug_rnglists", int64(at), nil, "truncated range list entry")
+		}
+	}
+}
 
 // walkUnit reads the unit's entries: subprograms, inlined subroutines and
 // what names them (scopes, parameter types).
-func walkUnit(d *dwarf.Data, u *cuData, nodes, records *atomic.Int64, lim Limits) error {
-	maxNodes, maxRecords := int64(lim.MaxInlineNodes), int64(lim.MaxDWARFRecords)
-	cu, r, err := cuEntry(d, u)
-	if err != nil {
-		return err
+func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits) error {
+	if u.err != nil {
+		return u.err
 	}
-	u.name, _ = cu.Val(dwarf.AttrName).(string)
-	if cu.Val(dwarf.AttrLowpc) != nil || cu.Val(dwarf.AttrRanges) != nil {
-		if rs, err := d.Ranges(cu); err == nil {
+	maxNodes, maxRecords := int64(lim.MaxInlineNodes), int64(lim.MaxDWARFRecords)
+	if u.pc.hasLow || u.pc.hasRanges {
+		if rs, err := d.entryRanges(u, &u.pc); err == nil {
 			u.ranges = nonEmpty(rs)
 		}
 	}
-	u.subIdx = make(map[dwarf.Offset]int32)
-	u.types = make(map[dwarf.Offset]typeRec)
-	if !cu.Children {
+	if !u.children {
 		return nil
 	}
 	type ctx struct {
@@ -482,21 +629,20 @@ func walkUnit(d *dwarf.Data, u *cuData, nodes, records *atomic.Int64, lim Limits
 		cur = next
 	}
 	var counted, kept int64
-	keep := func() error {
-		if kept++; kept&1023 == 0 && records.Add(1024) > maxRecords {
-			return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
-		}
-		return nil
-	}
-	for {
-		e, err := r.Next()
+	// Room for what a unit of this size usually holds, so that the
+	// slices do not grow (and copy) a dozen times.
+	size := int(u.end - u.off)
+	u.subs = make([]subRec, 0, size/128)
+	u.params = make([]paramRec, 0, size/64)
+	u.types = make([]typeRec, 0, size/128)
+	u.typeOffs = make([]dwarf.Offset, 0, size/128)
+	ur := d.unitReader(u, u.firstChild)
+	for ur.r.p < ur.r.end {
+		a, at, err := ur.next()
 		if err != nil {
-			return formatErr("debug file", ".debug_info", -1, err, "compile unit at %#x: %v", u.off, err)
+			return err
 		}
-		if e == nil || e.Offset >= u.end {
-			break
-		}
-		if e.Tag == 0 {
+		if a == nil {
 			if len(stack) == 0 {
 				break // end of the unit
 			}
@@ -504,201 +650,257 @@ func walkUnit(d *dwarf.Data, u *cuData, nodes, records *atomic.Int64, lim Limits
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		switch e.Tag {
-		case dwarf.TagSubprogram, dwarf.TagNamespace, dwarf.TagClassType, dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagInterfaceType,
-			dwarf.TagBaseType, dwarf.TagPointerType, dwarf.TagReferenceType, tagRvalueReference, dwarf.TagConstType,
-			dwarf.TagVolatileType, dwarf.TagTypedef, dwarf.TagEnumerationType, dwarf.TagArrayType, dwarf.TagSubroutineType,
-			dwarf.TagUnspecifiedType, dwarf.TagPtrToMemberType, dwarf.TagRestrictType, tagAtomic, tagImmutable:
-			if err := keep(); err != nil {
-				return err
+		off := dwarf.Offset(at)
+		switch a.kind {
+		case kindSubprogram, kindScope, kindType:
+			if kept++; kept&1023 == 0 && records.Add(1024) > maxRecords {
+				return formatErr(d.role, ".debug_info", int64(at), ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
 			}
 		}
-		switch e.Tag {
-		case dwarf.TagSubprogram:
-			a := attrsOf(e)
+		switch a.kind {
+		case kindSubprogram:
+			var e subAttrs
+			if err := ur.subprogram(a, &e); err != nil {
+				return err
+			}
 			idx := int32(len(u.subs))
-			u.subs = append(u.subs, subRec{name: a.name, linkage: a.linkage, spec: a.spec, origin: a.origin,
-				declFile: a.declFile, declLine: a.declLine, scope: cur.scope})
-			u.subIdx[e.Offset] = idx
+			u.subs = append(u.subs, subRec{off: off, name: e.name, linkage: e.linkage, spec: e.spec, origin: e.origin,
+				declFile: e.declFile, declLine: e.declLine, scope: cur.scope, params: -1, lastParam: -1})
 			// A subprogram without code below a root (a nested declaration)
 			// owns none of the root's inlined subroutines.
 			next := ctx{root: -1, inline: -1, scope: -1, paramsOf: idx}
-			if !a.declaration && (a.hasLow || a.hasRanges) {
-				rs := a.pcRange()
-				if a.hasRanges {
-					rs, _ = d.Ranges(e)
+			if !e.declaration && (e.pc.hasLow || e.pc.hasRanges) {
+				rs := e.pc.pcRange()
+				if e.pc.hasRanges {
+					rs, _ = d.entryRanges(u, &e.pc)
 				}
 				if rs = nonEmpty(rs); len(rs) > 0 {
-					u.roots = append(u.roots, rootRec{sub: idx, ranges: rs, lowPC: a.hasLow})
+					u.roots = append(u.roots, rootRec{sub: idx, ranges: rs, lowPC: e.pc.hasLow})
 					next.root, next.inline = int32(len(u.roots)-1), -1
 				}
 			}
-			if e.Children {
+			if a.children {
 				push(next)
 			}
-		case dwarf.TagInlinedSubroutine:
+		case kindInlined:
 			if cur.root < 0 {
-				if e.Children {
-					r.SkipChildren()
+				sib, err := ur.skipEntry(a)
+				if err == nil && a.children {
+					err = ur.skipChildren(sib)
+				}
+				if err != nil {
+					return err
 				}
 				continue
 			}
-			a := attrsOf(e)
-			rs := a.pcRange()
-			if a.hasRanges {
-				rs, _ = d.Ranges(e)
+			var e subAttrs
+			if err := ur.subprogram(a, &e); err != nil {
+				return err
+			}
+			rs := e.pc.pcRange()
+			if e.pc.hasRanges {
+				rs, _ = d.entryRanges(u, &e.pc)
 			}
 			root := &u.roots[cur.root]
 			depth := int32(0)
 			if cur.inline >= 0 {
 				depth = root.nodes[cur.inline].depth + 1
 			}
-			root.nodes = append(root.nodes, inlineRec{origin: a.origin, ranges: nonEmpty(rs), parent: cur.inline, depth: depth,
-				callFile: a.callFile, callLine: a.callLine, callCol: a.callCol, callDisc: a.callDisc, lowPC: a.hasLow})
+			root.nodes = append(root.nodes, inlineRec{origin: e.origin, ranges: nonEmpty(rs), parent: cur.inline, depth: depth,
+				callFile: e.callFile, callLine: e.callLine, callCol: e.callCol, callDisc: e.callDisc, lowPC: e.pc.hasLow})
 			counted++
 			if counted&1023 == 0 && nodes.Add(1024) > maxNodes {
-				return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d inlined subroutines", maxNodes)
+				return formatErr(d.role, ".debug_info", int64(at), ErrLimit, "more than %d inlined subroutines", maxNodes)
 			}
-			if e.Children {
+			if a.children {
 				push(ctx{root: cur.root, inline: int32(len(root.nodes) - 1), scope: -1, paramsOf: -1})
 			}
-		case dwarf.TagLexDwarfBlock, dwarf.TagTryDwarfBlock, dwarf.TagCatchDwarfBlock:
-			if e.Children {
+		case kindBlock:
+			if _, err := ur.skipEntry(a); err != nil {
+				return err
+			}
+			if a.children {
 				push(ctx{root: cur.root, inline: cur.inline, scope: cur.scope, paramsOf: -1})
 			}
-		case dwarf.TagFormalParameter:
+		case kindParam:
+			var t typeAttrs
+			if err := ur.typeEntry(a, &t); err != nil {
+				return err
+			}
 			if cur.paramsOf >= 0 {
-				p := paramRec{}
-				p.name, _ = e.Val(dwarf.AttrName).(string)
-				p.typ, _ = e.Val(dwarf.AttrType).(dwarf.Offset)
-				p.artificial, _ = e.Val(dwarf.AttrArtificial).(bool)
 				s := &u.subs[cur.paramsOf]
-				s.params = append(s.params, p)
+				k := int32(len(u.params))
+				u.params = append(u.params, paramRec{next: -1, name: t.name, typ: t.typ, artificial: t.artificial})
+				if s.lastParam >= 0 {
+					u.params[s.lastParam].next = k
+				} else {
+					s.params = k
+				}
+				s.lastParam = k
 			}
-			if e.Children {
-				r.SkipChildren()
+			if a.children {
+				if err := ur.skipChildren(t.sibling); err != nil {
+					return err
+				}
 			}
-		case dwarf.TagNamespace, dwarf.TagClassType, dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagInterfaceType:
-			name, _ := e.Val(dwarf.AttrName).(string)
-			if e.Tag != dwarf.TagNamespace {
-				t, _ := e.Val(dwarf.AttrType).(dwarf.Offset)
-				u.types[e.Offset] = typeRec{tag: e.Tag, name: name, typ: t, scope: cur.scope}
+		case kindScope:
+			var t typeAttrs
+			if err := ur.typeEntry(a, &t); err != nil {
+				return err
 			}
-			if e.Children {
-				u.scopes = append(u.scopes, scopeRec{name: name, parent: cur.scope})
+			if a.tag != dwarf.TagNamespace {
+				u.typeOffs = append(u.typeOffs, off)
+				u.types = append(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
+			}
+			if a.children {
+				u.scopes = append(u.scopes, scopeRec{name: t.name, parent: cur.scope})
 				push(ctx{root: cur.root, inline: cur.inline, scope: int32(len(u.scopes) - 1), paramsOf: -1})
 			}
-		case dwarf.TagBaseType, dwarf.TagPointerType, dwarf.TagReferenceType, tagRvalueReference, dwarf.TagConstType,
-			dwarf.TagVolatileType, dwarf.TagTypedef, dwarf.TagEnumerationType, dwarf.TagArrayType, dwarf.TagSubroutineType,
-			dwarf.TagUnspecifiedType, dwarf.TagPtrToMemberType, dwarf.TagRestrictType, tagAtomic, tagImmutable:
-			name, _ := e.Val(dwarf.AttrName).(string)
-			t, _ := e.Val(dwarf.AttrType).(dwarf.Offset)
-			u.types[e.Offset] = typeRec{tag: e.Tag, name: name, typ: t, scope: cur.scope}
-			if e.Children {
-				r.SkipChildren()
+		case kindType:
+			var t typeAttrs
+			if err := ur.typeEntry(a, &t); err != nil {
+				return err
+			}
+			u.typeOffs = append(u.typeOffs, off)
+			u.types = append(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
+			if a.children {
+				if err := ur.skipChildren(t.sibling); err != nil {
+					return err
+				}
 			}
 		default:
-			if e.Children {
-				r.SkipChildren()
+			sib, err := ur.skipEntry(a)
+			if err == nil && a.children {
+				err = ur.skipChildren(sib)
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
 	if nodes.Add(counted&1023) > maxNodes {
-		return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d inlined subroutines", maxNodes)
+		return formatErr(d.role, ".debug_info", -1, ErrLimit, "more than %d inlined subroutines", maxNodes)
 	}
 	if records.Add(kept&1023) > maxRecords {
-		return formatErr("debug file", ".debug_info", -1, ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
+		return formatErr(d.role, ".debug_info", -1, ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
 	}
 	return nil
 }
 
-// attrs are the attributes of a subprogram or inlined subroutine entry.
-type attrs struct {
-	name, linkage                 string
-	spec, origin                  dwarf.Offset
-	declFile, declLine            int32
-	callFile, callLine, callCol   int32
-	callDisc                      int32
-	low, high                     uint64
-	hasLow, hasHigh, highIsOffset bool
-	hasRanges, declaration        bool
+// subAttrs are the attributes of a subprogram or inlined subroutine entry.
+type subAttrs struct {
+	name, linkage               string
+	spec, origin                dwarf.Offset
+	declFile, declLine          int32
+	callFile, callLine, callCol int32
+	callDisc                    int32
+	declaration                 bool
+	pc                          pcAttrs
 }
 
-func attrsOf(e *dwarf.Entry) attrs {
-	a := attrs{declFile: -1, declLine: -1, callFile: -1}
-	for _, f := range e.Field {
-		switch f.Attr {
+// subprogram reads the attributes of a subprogram or inlined subroutine.
+func (ur *unitReader) subprogram(a *abbrev, e *subAttrs) error {
+	*e = subAttrs{declFile: -1, declLine: -1, callFile: -1}
+	for i := range a.attrs {
+		s := &a.attrs[i]
+		switch s.attr {
+		case dwarf.AttrName, dwarf.AttrLinkageName, attrMIPSLinkage, dwarf.AttrSpecification, dwarf.AttrAbstractOrigin,
+			dwarf.AttrDeclFile, dwarf.AttrDeclLine, dwarf.AttrCallFile, dwarf.AttrCallLine, dwarf.AttrCallColumn, attrGNUDiscrim,
+			dwarf.AttrLowpc, dwarf.AttrHighpc, dwarf.AttrRanges, dwarf.AttrDeclaration:
+		default:
+			if err := ur.skipValue(s); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := ur.value(s)
+		if err != nil {
+			return err
+		}
+		switch s.attr {
 		case dwarf.AttrName:
-			a.name, _ = f.Val.(string)
+			e.name = v.str()
 		case dwarf.AttrLinkageName, attrMIPSLinkage:
-			if s, ok := f.Val.(string); ok && a.linkage == "" {
-				a.linkage = s
+			if v.kind == vStr && e.linkage == "" {
+				e.linkage = v.s
 			}
 		case dwarf.AttrSpecification:
-			a.spec, _ = f.Val.(dwarf.Offset)
+			e.spec, _ = v.ref()
 		case dwarf.AttrAbstractOrigin:
-			a.origin, _ = f.Val.(dwarf.Offset)
+			e.origin, _ = v.ref()
 		case dwarf.AttrDeclFile:
-			a.declFile = int32(toInt(f.Val, -1))
+			e.declFile = v.toInt32(-1)
 		case dwarf.AttrDeclLine:
-			a.declLine = int32(toInt(f.Val, -1))
+			e.declLine = v.toInt32(-1)
 		case dwarf.AttrCallFile:
-			a.callFile = int32(toInt(f.Val, -1))
+			e.callFile = v.toInt32(-1)
 		case dwarf.AttrCallLine:
-			a.callLine = int32(toInt(f.Val, 0))
+			e.callLine = v.toInt32(0)
 		case dwarf.AttrCallColumn:
-			a.callCol = int32(toInt(f.Val, 0))
+			e.callCol = v.toInt32(0)
 		case attrGNUDiscrim:
-			a.callDisc = int32(toInt(f.Val, 0))
+			e.callDisc = v.toInt32(0)
 		case dwarf.AttrLowpc:
-			if v, ok := f.Val.(uint64); ok {
-				a.low, a.hasLow = v, true
-			}
+			e.pc.setLow(v)
 		case dwarf.AttrHighpc:
-			switch v := f.Val.(type) {
-			case uint64:
-				a.high, a.hasHigh = v, true
-			case int64:
-				a.high, a.hasHigh, a.highIsOffset = uint64(v), true, true
-			}
+			e.pc.setHigh(v)
 		case dwarf.AttrRanges:
-			a.hasRanges = true
+			e.pc.setRanges(v)
 		case dwarf.AttrDeclaration:
-			a.declaration, _ = f.Val.(bool)
+			e.declaration = v.flag()
 		}
 	}
-	return a
+	return nil
 }
 
-// pcRange returns [low_pc, high_pc) when the entry has both.
-func (a attrs) pcRange() [][2]uint64 {
-	if !a.hasLow || !a.hasHigh {
-		return nil
-	}
-	hi := a.high
-	if a.highIsOffset {
-		hi = a.low + a.high
-		if hi < a.low {
-			return nil
-		}
-	}
-	return [][2]uint64{{a.low, hi}}
+// typeAttrs are the attributes of a parameter, type or scope entry (the
+// first of each, as debug/dwarf's Entry.Val reads them).
+type typeAttrs struct {
+	name       string
+	typ        dwarf.Offset
+	artificial bool
+	sibling    dwarf.Offset
 }
 
-func toInt(v any, def int64) int64 {
-	switch x := v.(type) {
-	case int64:
-		if x > 1<<31-1 || x < -1<<31 {
-			return def
+func (ur *unitReader) typeEntry(a *abbrev, t *typeAttrs) error {
+	*t = typeAttrs{}
+	var seen uint8
+	for i := range a.attrs {
+		s := &a.attrs[i]
+		var bit uint8
+		switch s.attr {
+		case dwarf.AttrName:
+			bit = 1
+		case dwarf.AttrType:
+			bit = 2
+		case dwarf.AttrArtificial:
+			bit = 4
+		case dwarf.AttrSibling:
+			bit = 8
 		}
-		return x
-	case uint64:
-		if x > 1<<31-1 {
-			return def
+		if bit == 0 || seen&bit != 0 {
+			if err := ur.skipValue(s); err != nil {
+				return err
+			}
+			continue
 		}
-		return int64(x)
+		seen |= bit
+		v, err := ur.value(s)
+		if err != nil {
+			return err
+		}
+		switch s.attr {
+		case dwarf.AttrName:
+			t.name = v.str()
+		case dwarf.AttrType:
+			t.typ, _ = v.ref()
+		case dwarf.AttrArtificial:
+			t.artificial = v.flag()
+		case dwarf.AttrSibling:
+			t.sibling, _ = v.ref()
+		}
 	}
-	return def
+	return nil
 }
 
 func nonEmpty(rs [][2]uint64) [][2]uint64 {
@@ -726,11 +928,20 @@ func (di *dwarfInfo) sub(off dwarf.Offset) (*cuData, *subRec) {
 	if u == nil {
 		return nil, nil
 	}
-	i, ok := u.subIdx[off]
-	if !ok {
+	i := sort.Search(len(u.subs), func(i int) bool { return u.subs[i].off >= off })
+	if i == len(u.subs) || u.subs[i].off != off {
 		return nil, nil
 	}
 	return u, &u.subs[i]
+}
+
+// typeAt returns the type entry at off, which must be in u.
+func (u *cuData) typeAt(off dwarf.Offset) (typeRec, bool) {
+	i := sort.Search(len(u.typeOffs), func(i int) bool { return u.typeOffs[i] >= off })
+	if i == len(u.typeOffs) || u.typeOffs[i] != off {
+		return typeRec{}, false
+	}
+	return u.types[i], true
 }
 
 // ident is what names a function or inlined subroutine, gathered by following
@@ -743,11 +954,12 @@ type ident struct {
 	params        []string
 	paramNames    []string
 	hasThis       bool
+	paramsOff     int64 // offset of the parameter list once written, -1 before
 }
 
 // resolve follows a subprogram's specification/origin chain.
 func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
-	var id ident
+	id := ident{paramsOff: -1}
 	haveFile, haveLine, haveParams, haveClass := false, false, false, false
 	type step struct {
 		u *cuData
@@ -777,9 +989,10 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 			haveClass = true
 			id.class = st.u.qualifiedScope(st.s.scope)
 		}
-		if !haveParams && len(st.s.params) > 0 {
+		if !haveParams && st.s.params >= 0 {
 			haveParams = true
-			for _, p := range st.s.params {
+			for k, n := st.s.params, 0; k >= 0 && int(k) < len(st.u.params) && n < len(st.u.params); k, n = st.u.params[k].next, n+1 {
+				p := &st.u.params[k]
 				if p.artificial {
 					id.hasThis = true
 					continue
@@ -801,6 +1014,22 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 }
 
 func (u *cuData) qualifiedScope(i int32) string {
+	if i < 0 || int(i) >= len(u.scopes) {
+		return ""
+	}
+	if u.scopeNames == nil {
+		u.scopeNames = make([]string, len(u.scopes))
+		u.scopeDone = make([]bool, len(u.scopes))
+	}
+	if u.scopeDone[i] {
+		return u.scopeNames[i]
+	}
+	s := u.qualify(i)
+	u.scopeNames[i], u.scopeDone[i] = s, true
+	return s
+}
+
+func (u *cuData) qualify(i int32) string {
 	var parts []string
 	for n := 0; i >= 0 && int(i) < len(u.scopes) && n < 64; n++ {
 		name := u.scopes[i].name
@@ -838,7 +1067,7 @@ func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int) string {
 	if depth > 12 {
 		return "?"
 	}
-	t, ok := tu.types[off]
+	t, ok := tu.typeAt(off)
 	if !ok {
 		return "?"
 	}
@@ -853,7 +1082,7 @@ func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int) string {
 	case dwarf.TagConstType, dwarf.TagVolatileType, dwarf.TagRestrictType, tagAtomic, tagImmutable:
 		q := map[dwarf.Tag]string{dwarf.TagConstType: "const", dwarf.TagVolatileType: "volatile", dwarf.TagRestrictType: "restrict", tagAtomic: "_Atomic", tagImmutable: "immutable"}[t.tag]
 		inner := di.typeName(tu, t.typ, depth+1)
-		if it, ok := tu.types[t.typ]; ok && (it.tag == dwarf.TagPointerType || it.tag == dwarf.TagReferenceType || it.tag == tagRvalueReference) {
+		if it, ok := tu.typeAt(t.typ); ok && (it.tag == dwarf.TagPointerType || it.tag == dwarf.TagReferenceType || it.tag == tagRvalueReference) {
 			s = inner + " " + q
 		} else {
 			s = q + " " + inner

@@ -1,24 +1,27 @@
 package elfindex
 
 import (
-	"container/heap"
+	"cmp"
 	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// entryOut is an entry ready to be written: everything it says, before the
-// names have IDs.
+// entryOut is an entry ready to be written: everything it says, names as
+// provisional IDs of the name table (final once it is sorted).
 type entryOut struct {
 	flags   uint64
 	name    string
-	aliases []string
+	nameID  uint32
+	aliases []uint32
 	choice  int // 0: name, k: aliases[k-1] (llvm-symbolizer's pick)
 	id      *ident
+	linkID  uint32 // the linkage name, unless it is the name (fLinkSame)
 	symFile uint32
-	rows    []outRow
+	rows    rowSpan
 	inl     *inlineOut
 	calls   []uint64
 }
@@ -35,7 +38,7 @@ type inlineSeg struct {
 
 type nodeOut struct {
 	parent                      int // -1: the function
-	name                        string
+	nameID                      uint32
 	declFile, declLine          uint32
 	callFile, callLine, callCol uint32
 	callDisc                    uint32
@@ -46,29 +49,15 @@ type nodeOut struct {
 // name is known and sorted before IDs are written.
 func (b *builder) encode() ([]byte, error) {
 	names := newNameTable()
-	idents := make(map[*rootRec]*ident)
-	inlineIDs := make(map[dwarf.Offset]*ident)
 	outs := make([]entryOut, len(b.entries))
+	var sc inlineScratch
 	for i, e := range b.entries {
 		if i%4096 == 0 {
 			if err := b.check(); err != nil {
 				return nil, err
 			}
 		}
-		o := &outs[i]
-		b.prepare(o, e, idents, inlineIDs)
-		names.add(o.name)
-		for _, a := range o.aliases {
-			names.add(a)
-		}
-		if o.id != nil && o.flags&fLinkSame == 0 {
-			names.add(o.id.linkage)
-		}
-		if o.inl != nil {
-			for _, n := range o.inl.nodes {
-				names.add(n.name)
-			}
-		}
+		b.prepare(&outs[i], e, names, &sc)
 	}
 	nameSec := names.finish()
 
@@ -181,21 +170,23 @@ func llvmChoice(syms []symbol) int {
 	return best
 }
 
-// prepare works out what entry e says.
-func (b *builder) prepare(o *entryOut, e *entry, idents map[*rootRec]*ident, inlineIDs map[dwarf.Offset]*ident) {
+// prepare works out what entry e says, and adds its names to the name
+// table. File IDs are given in the order prepare meets files.
+func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScratch) {
 	if len(e.syms) > 0 {
 		o.flags |= fSym
 		nameOrder(e.syms)
 		o.name = e.syms[0].name
 		pick := e.syms[llvmChoice(e.syms)]
-		seen := map[string]bool{o.name: true}
+		var kept []string
 		for _, s := range e.syms[1:] {
-			if !seen[s.name] {
-				seen[s.name] = true
-				o.aliases = append(o.aliases, s.name)
-				if s.name == pick.name {
-					o.choice = len(o.aliases)
-				}
+			if s.name == o.name || slices.Contains(kept, s.name) {
+				continue
+			}
+			kept = append(kept, s.name)
+			o.aliases = append(o.aliases, names.add(s.name))
+			if s.name == pick.name {
+				o.choice = len(o.aliases)
 			}
 		}
 		if len(o.aliases) > 0 {
@@ -210,12 +201,12 @@ func (b *builder) prepare(o *entryOut, e *entry, idents map[*rootRec]*ident, inl
 		o.flags |= fParent
 	}
 	if e.root != nil && !e.inherited {
-		id := idents[e.root]
-		if id == nil {
-			v := b.di.resolve(e.unit, &e.unit.subs[e.root.sub])
-			id = &v
-			idents[e.root] = id
+		s := &e.unit.subs[e.root.sub]
+		if s.ident == nil {
+			v := b.di.resolve(e.unit, s)
+			s.ident = &v
 		}
+		id := s.ident
 		o.id = id
 		o.flags |= fDWARF
 		if o.name == "" {
@@ -225,6 +216,8 @@ func (b *builder) prepare(o *entryOut, e *entry, idents map[*rootRec]*ident, inl
 		}
 		if o.flags&fSym != 0 && id.linkage == o.name {
 			o.flags |= fLinkSame
+		} else {
+			o.linkID = names.add(id.linkage)
 		}
 		if len(id.params) > 0 {
 			o.flags |= fParams
@@ -236,17 +229,18 @@ func (b *builder) prepare(o *entryOut, e *entry, idents map[*rootRec]*ident, inl
 			o.flags |= fLowPC
 		}
 	}
+	o.nameID = names.add(o.name)
 	if e.inherited {
 		o.flags |= fInherited
 	}
-	if o.rows = b.rowsFor(e); len(o.rows) > 0 {
+	if o.rows = b.rowsFor(e); o.rows.n > 0 {
 		o.flags |= fRows
-		if len(o.rows) > rowIndexMin && e.end-e.start <= 0xffffffff {
+		if o.rows.n > rowIndexMin && e.end-e.start <= 0xffffffff {
 			o.flags |= fRowIndex
 		}
 	}
 	if e.root != nil && len(e.root.nodes) > 0 {
-		if o.inl = b.inlineFor(e, inlineIDs); o.inl != nil {
+		if o.inl = b.inlineFor(e, names, sc); o.inl != nil {
 			o.flags |= fInline
 		}
 	}
@@ -265,7 +259,7 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 		w.u(uint64(i - e.parent))
 	}
 	if o.flags&fSym != 0 {
-		w.u(names.id(o.name))
+		w.u(names.id(o.nameID))
 	}
 	if o.flags&fAliases != 0 {
 		w.u(uint64(len(o.aliases)))
@@ -278,7 +272,7 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 		id := o.id
 		base := o.name
 		if o.flags&fLinkSame == 0 {
-			w.u(names.id(id.linkage))
+			w.u(names.id(o.linkID))
 			if base = id.linkage; base == "" && o.flags&fSym != 0 {
 				base = o.name
 			}
@@ -288,27 +282,33 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 		w.u(uint64(id.declFile))
 		w.u(uint64(id.declLine))
 		if o.flags&fParams != 0 {
-			w.u(uint64(params.add(st, id.params, id.paramNames)))
+			if id.paramsOff < 0 {
+				id.paramsOff = int64(params.add(st, id.params, id.paramNames))
+			}
+			w.u(uint64(id.paramsOff))
 		}
 	}
 	if o.flags&fSymFile != 0 {
 		w.u(uint64(o.symFile))
 	}
 	if o.flags&fRows != 0 {
-		var r enc
-		cps := encodeRows(&r, e.start, o.rows)
-		w.bytes(r.b)
+		// Rows, then the checkpoints, each length-prefixed: the rows are
+		// written after room for their length, which is moved into place.
+		b.rowBuf = b.rowBuf[:0]
+		cps := b.encodeRows(&b.rowBuf, e.start, &o.rows, b.cpBuf[:0])
+		b.cpBuf = cps
+		w.bytes(b.rowBuf)
 		if o.flags&fRowIndex != 0 {
 			w.bytes(cps)
 		}
-		b.stats.LineRows += len(o.rows)
+		b.stats.LineRows += o.rows.n
 	}
 	if o.flags&fInline != 0 {
-		var in enc
+		in := enc{b: b.inlBuf[:0]}
 		in.u(uint64(len(o.inl.nodes)))
 		in.u(uint64(len(o.inl.segs)))
 		for _, n := range o.inl.nodes {
-			for _, v := range [inlineNodeFields]uint32{uint32(n.parent + 1), uint32(names.id(n.name)), n.declFile, n.declLine,
+			for _, v := range [inlineNodeFields]uint32{uint32(n.parent + 1), uint32(names.id(n.nameID)), n.declFile, n.declLine,
 				n.callFile, n.callLine, n.callCol, n.callDisc, uint32(n.low)} {
 				in.b = binary.LittleEndian.AppendUint32(in.b, v)
 			}
@@ -319,6 +319,7 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 			in.b = binary.LittleEndian.AppendUint32(in.b, uint32(sg.node))
 		}
 		w.bytes(in.b)
+		b.inlBuf = in.b
 		b.stats.InlineNodes += len(o.inl.nodes)
 	}
 	if o.flags&fCalls != 0 {
@@ -346,35 +347,89 @@ func encodeAffix(w *enc, st *strtab, base, s string, is func(string, string) boo
 	}
 }
 
+// inlineScratch is memory inlineFor reuses from one entry to the next.
+type inlineScratch struct {
+	items  []inlineItem
+	bounds []uint64
+	heap   []heapItem
+	used   []bool
+	newIdx []int32
+}
+
+type inlineItem struct {
+	lo, hi uint64
+	k      int
+}
+
+// heapItem is an active inline range; the heap keeps the latest in DWARF
+// order on top.
+type heapItem struct {
+	k  int
+	hi uint64
+}
+
+func heapPush(h []heapItem, x heapItem) []heapItem {
+	h = append(h, x)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].k >= h[i].k {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	return h
+}
+
+func heapPop(h []heapItem) []heapItem {
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h[l].k > h[m].k {
+			m = l
+		}
+		if r < n && h[r].k > h[m].k {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	return h
+}
+
 // inlineFor works out an entry's inline ranges: the disjoint intervals where
 // an inlined subroutine is innermost (the last one in DWARF order that
 // covers an address, as llvm-symbolizer resolves overlaps), and the nodes
 // they name with their ancestors, parents first.
-func (b *builder) inlineFor(e *entry, ids map[dwarf.Offset]*ident) *inlineOut {
-	type item struct {
-		lo, hi uint64
-		k      int
-	}
-	var items []item
-	for k, n := range e.root.nodes {
+func (b *builder) inlineFor(e *entry, names *nameTable, sc *inlineScratch) *inlineOut {
+	nodes := e.root.nodes
+	items := sc.items[:0]
+	for k, n := range nodes {
 		for _, r := range n.ranges {
 			lo, hi := max(r[0], e.start), min(r[1], e.end)
 			if lo < hi {
-				items = append(items, item{lo, hi, k})
+				items = append(items, inlineItem{lo, hi, k})
 			}
 		}
 	}
+	sc.items = items
 	if len(items) == 0 {
 		return nil
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].lo < items[j].lo })
-	bounds := make([]uint64, 0, 2*len(items))
+	slices.SortFunc(items, func(a, c inlineItem) int { return cmp.Compare(a.lo, c.lo) })
+	bounds := sc.bounds[:0]
 	for _, it := range items {
 		bounds = append(bounds, it.lo, it.hi)
 	}
-	sort.Slice(bounds, func(i, j int) bool { return bounds[i] < bounds[j] })
+	slices.Sort(bounds)
+	sc.bounds = bounds
 	var segs []inlineSeg
-	h := &itemHeap{}
+	h := sc.heap[:0]
 	p := 0
 	for bi := 0; bi+1 < len(bounds); bi++ {
 		lo, hi := bounds[bi], bounds[bi+1]
@@ -382,59 +437,58 @@ func (b *builder) inlineFor(e *entry, ids map[dwarf.Offset]*ident) *inlineOut {
 			continue
 		}
 		for p < len(items) && items[p].lo <= lo {
-			heap.Push(h, heapItem{items[p].k, items[p].hi})
+			h = heapPush(h, heapItem{items[p].k, items[p].hi})
 			p++
 		}
-		for h.Len() > 0 && (*h)[0].hi <= lo {
-			heap.Pop(h)
+		for len(h) > 0 && h[0].hi <= lo {
+			h = heapPop(h)
 		}
-		if h.Len() == 0 {
+		if len(h) == 0 {
 			continue
 		}
-		k := (*h)[0].k
+		k := h[0].k
 		if n := len(segs); n > 0 && segs[n-1].hi == lo && segs[n-1].node == k {
 			segs[n-1].hi = hi
 		} else {
 			segs = append(segs, inlineSeg{lo, hi, k})
 		}
 	}
+	sc.heap = h
 	if len(segs) == 0 {
 		return nil
 	}
-	used := make(map[int]bool)
+	// The nodes named and their ancestors, in DWARF order (parents first).
+	if cap(sc.used) < len(nodes) {
+		sc.used, sc.newIdx = make([]bool, len(nodes)), make([]int32, len(nodes))
+	}
+	used, newIdx := sc.used[:len(nodes)], sc.newIdx[:len(nodes)]
+	clear(used)
 	for _, s := range segs {
-		for k := s.node; k >= 0 && !used[k]; k = int(e.root.nodes[k].parent) {
+		for k := s.node; k >= 0 && !used[k]; k = int(nodes[k].parent) {
 			used[k] = true
 		}
 	}
-	order := make([]int, 0, len(used))
-	for k := range used {
-		order = append(order, k)
+	count := 0
+	for k := range nodes {
+		if used[k] {
+			newIdx[k] = int32(count)
+			count++
+		}
 	}
-	sort.Ints(order)
-	newIdx := make(map[int]int, len(order))
-	for i, k := range order {
-		newIdx[k] = i
-	}
-	out := &inlineOut{segs: segs}
+	out := &inlineOut{segs: segs, nodes: make([]nodeOut, 0, count)}
 	for i := range out.segs {
-		out.segs[i].node = newIdx[out.segs[i].node]
+		out.segs[i].node = int(newIdx[out.segs[i].node])
 	}
-	for _, k := range order {
-		n := &e.root.nodes[k]
+	for k := range nodes {
+		if !used[k] {
+			continue
+		}
+		n := &nodes[k]
 		parent := -1
 		if n.parent >= 0 {
-			parent = newIdx[int(n.parent)]
+			parent = int(newIdx[n.parent])
 		}
-		id := ids[n.origin]
-		if id == nil {
-			id = &ident{}
-			if u, s := b.di.sub(n.origin); s != nil {
-				v := b.di.resolve(u, s)
-				id = &v
-			}
-			ids[n.origin] = id
-		}
+		id := b.originIdent(n.origin)
 		name := id.linkage
 		if name == "" {
 			name = id.name
@@ -444,10 +498,27 @@ func (b *builder) inlineFor(e *entry, ids map[dwarf.Offset]*ident) *inlineOut {
 			low = n.ranges[0][0] - e.start + 1
 		}
 		out.nodes = append(out.nodes, nodeOut{
-			parent: parent, name: name, declFile: id.declFile, declLine: id.declLine,
+			parent: parent, nameID: names.add(name), declFile: id.declFile, declLine: id.declLine,
 			callFile: b.di.fileID(e.unit, n.callFile), callLine: uint32(max(n.callLine, 0)),
 			callCol: uint32(max(n.callCol, 0)), callDisc: uint32(max(n.callDisc, 0)), low: low,
 		})
 	}
 	return out
+}
+
+// noIdent names an inlined subroutine whose origin is not a subprogram.
+var noIdent = &ident{paramsOff: -1}
+
+// originIdent resolves (once) the subprogram an inlined subroutine's
+// DW_AT_abstract_origin names.
+func (b *builder) originIdent(off dwarf.Offset) *ident {
+	u, s := b.di.sub(off)
+	if s == nil {
+		return noIdent
+	}
+	if s.ident == nil {
+		v := b.di.resolve(u, s)
+		s.ident = &v
+	}
+	return s.ident
 }

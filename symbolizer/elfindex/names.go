@@ -2,7 +2,8 @@ package elfindex
 
 import (
 	"encoding/binary"
-	"sort"
+	"slices"
+	"strings"
 	"sync/atomic"
 )
 
@@ -21,36 +22,51 @@ import (
 //	blocks    per name: uvarint shared, uvarint len(rest), rest
 const nameBlock = 8
 
-// nameTable collects names and then gives them IDs.
+// nameTable collects names, each with a provisional ID (1 + the order it
+// was first added in), and then gives them their final IDs (1 + rank).
 type nameTable struct {
-	set map[string]struct{}
-	ids map[string]uint64
+	ids   map[string]uint32
+	list  []string
+	final []uint32 // provisional ID → final ID
 }
 
-func newNameTable() *nameTable { return &nameTable{set: make(map[string]struct{})} }
+func newNameTable() *nameTable { return &nameTable{ids: make(map[string]uint32)} }
 
-func (t *nameTable) add(s string) {
-	if s != "" {
-		t.set[s] = struct{}{}
+// add returns the provisional ID of s, 0 for "".
+func (t *nameTable) add(s string) uint32 {
+	if s == "" {
+		return 0
 	}
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	t.list = append(t.list, s)
+	id := uint32(len(t.list))
+	t.ids[s] = id
+	return id
 }
 
-// finish sorts the names, assigns IDs and returns the section.
+// finish sorts the names, assigns the final IDs and returns the section.
 func (t *nameTable) finish() []byte {
-	names := make([]string, 0, len(t.set))
-	for s := range t.set {
-		names = append(names, s)
+	type named struct {
+		s  string
+		id uint32
 	}
-	sort.Strings(names)
-	t.ids = make(map[string]uint64, len(names))
-	nblocks := (len(names) + nameBlock - 1) / nameBlock
+	sorted := make([]named, len(t.list))
+	for i, s := range t.list {
+		sorted[i] = named{s, uint32(i + 1)}
+	}
+	slices.SortFunc(sorted, func(a, b named) int { return strings.Compare(a.s, b.s) })
+	t.final = make([]uint32, len(t.list)+1)
+	nblocks := (len(sorted) + nameBlock - 1) / nameBlock
 	head := make([]byte, 8+4*nblocks)
-	binary.LittleEndian.PutUint32(head, uint32(len(names)))
+	binary.LittleEndian.PutUint32(head, uint32(len(sorted)))
 	binary.LittleEndian.PutUint32(head[4:], uint32(nblocks))
 	var body enc
 	prev := ""
-	for i, s := range names {
-		t.ids[s] = uint64(i) + 1
+	for i, n := range sorted {
+		s := n.s
+		t.final[n.id] = uint32(i) + 1
 		if i%nameBlock == 0 {
 			binary.LittleEndian.PutUint32(head[8+4*(i/nameBlock):], uint32(len(body.b)))
 			prev = ""
@@ -67,7 +83,8 @@ func (t *nameTable) finish() []byte {
 	return append(head, body.b...)
 }
 
-func (t *nameTable) id(s string) uint64 { return t.ids[s] }
+// id returns the final ID of a provisional one.
+func (t *nameTable) id(provisional uint32) uint64 { return uint64(t.final[provisional]) }
 
 // nameReader reads a names section.
 type nameReader struct {
