@@ -2,7 +2,6 @@ package elfindex
 
 import (
 	"bytes"
-	"compress/zlib"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )
 
