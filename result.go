@@ -40,6 +40,9 @@ type Location struct {
 	Column int    `json:"column,omitempty"`
 	// Address is the address that was looked up, as an RVA in hex (0x…).
 	Address string `json:"address,omitempty"`
+	// BuildID names the build this answer comes from, when a frame is
+	// answered from several builds (an undecided or tied detection).
+	BuildID BuildID `json:"build_id,omitempty"`
 	// Inlined is set when the code at the address was inlined (native code;
 	// Native AOT records no managed inlining): Function, File and Line are then
 	// the innermost frame, the code actually at the address, and Inlined lists
@@ -100,7 +103,9 @@ type Exception struct {
 type BuildChoice struct {
 	// How is "given" (by the caller), "named" (a `build-id:` line in the
 	// trace), "tags" (the newest build with the given tags), "detected" (scored
-	// against candidate builds), or "none".
+	// against candidate builds), "undecided" (several builds of different
+	// code fit the trace equally well: no build is named, Candidates lists
+	// them, and frames are answered where they all agree), or "none".
 	How string `json:"how"`
 	// Score is how many frames of the trace matched the chosen build, of Frames.
 	Score  int `json:"score,omitempty"`
@@ -110,6 +115,9 @@ type BuildChoice struct {
 	// settings); the answer is the same for all of them only if their line
 	// tables agree.
 	Tied []BuildID `json:"tied,omitempty"`
+	// Candidates lists, when How is "undecided", every build the trace
+	// fits equally well (some may have the same code as others; Note says).
+	Candidates []BuildID `json:"candidates,omitempty"`
 	// RunnerUp and RunnerUpScore name the best build that lost.
 	RunnerUp      BuildID `json:"runner_up,omitempty"`
 	RunnerUpScore int     `json:"runner_up_score,omitempty"`
