@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/symbolizer/dotnet"
@@ -25,6 +26,9 @@ type Build struct {
 	// by name; a build published with StackTraceSupport=false cannot.
 	printsNames bool
 	size        int64
+	// sum is the digest of the function table (tableSum), made once.
+	sumOnce sync.Once
+	sum     [32]byte
 }
 
 // OpenBuild opens the index bytes of build id (as Indexer.Build wrote them).

@@ -447,36 +447,24 @@ func judge(t *testing.T, what string, tr *aotsym.Trace, fr *aotsym.FrameResult, 
 // return-address checks and no direct calls. Detection gets weaker and
 // generic instantiations can stay ambiguous, but no answer may be wrong.
 func TestCorpusWithoutExecutables(t *testing.T) {
-	ms, err := corpus.LoadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := NewLocal()
-	for _, m := range ms {
-		d, err := os.Open(m.DebugFile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Indexer{}.Build(context.Background(), fileReader{d}, nil)
-		d.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := OpenBuild("", res.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.Add(b, aotsym.Build{Files: []aotsym.StoredFile{{Kind: aotsym.FileDebug, Name: m.Build.DebugFile}}})
-	}
+	cs := loadCorpus(t)
+	ms := cs.manifests
+	src := configSource(t, cs, func(int, *corpus.Manifest) bool { return false })
 	r := NewResolver(src)
 	for _, m := range ms {
-		var lined, resolved, ambiguous, noLine, wrong, detected, traces int
+		var lined, resolved, ambiguous, noLine, wrong, detected, undecided, traces int
 		for ci := range m.Cases {
 			c := &m.Cases[ci]
 			exp := caseExpectations(c)
 			in := []byte(c.ExceptionToString)
 			if res, err := r.Symbolicate(context.Background(), in, Options{}); err == nil && len(c.PrintedFrames()) >= 2 {
 				traces++
+				if res.Trace.Build.How == "undecided" {
+					undecided++
+					if !hasID(res.Trace.Build.Candidates, aotsym.BuildID(m.Build.BuildID)) {
+						t.Errorf("%s %s: without code, undecided between builds without the right one: %s", m.Variant, c.Scenario, res.Trace.Build.Note)
+					}
+				}
 				if res.Trace.Build.How == "detected" {
 					detected++
 					ok := false
@@ -523,6 +511,6 @@ func TestCorpusWithoutExecutables(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("| %s | %d | %d (%.1f %%) | %d | %d | %d | %d of %d |", m.Variant, lined, resolved, pct(resolved, lined), ambiguous, noLine, wrong, detected, traces)
+		t.Logf("| %s | %d | %d (%.1f %%) | %d | %d | %d | %d of %d (%d undecided) |", m.Variant, lined, resolved, pct(resolved, lined), ambiguous, noLine, wrong, detected, traces, undecided)
 	}
 }

@@ -2,7 +2,9 @@ package symbolizer
 
 import (
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,31 +14,70 @@ import (
 )
 
 // Build detection. When neither the caller nor the input names the build, the
-// trace's frames are scored against candidate builds. Per frame, a build gets
+// trace's frames are checked against candidate builds. The build that
+// produced a trace fits every one of its frames, so the evidence is first of
+// all what rules a build out; what merely agrees with a build is weighed only
+// between builds where it could have been measured.
 //
-//   - 1 point when the frame fits: it names an existing method (managed), a
-//     function holds its RVA (rva, or an offset in the build's module) or its
-//     symbol exists (native); its offset lies inside that function; and its
-//     address can be what a stack holds there: on arm64 4-byte aligned, and
-//     below the leaf frame just after a call instruction (known when the
-//     build's executable was indexed). A managed frame does not fit a build
-//     that cannot print method names (published with StackTraceSupport=false:
-//     it lacks the runtime's method name formatter) when another build can;
-//   - 1 more when the code confirms the address follows a call;
-//   - 1 more when the frame's caller (the next frame, same exception, no
-//     `---` line between) calls it with a direct call, and 2 less when the
-//     caller's instruction there is a direct call to another function (the
-//     right build does that only around a hidden frame, a tail call or a
-//     rethrow; a wrong build whenever its code at that offset calls
-//     something else).
+// A frame fits a build when it names an existing method (managed), a
+// function holds its RVA (rva, or an offset in the build's module) or its
+// symbol exists (native); its offset lies inside that function; and its
+// address can be what a stack holds there. Below an exception's first frame
+// every address is a return address: the end of a call instruction. So a
+// frame does not fit when
+//
+//   - arm64: the address is not 4-byte aligned;
+//   - the build's executable was indexed and its code shows the instruction
+//     before the address is no call;
+//   - x86-64, managed and rva frames: an instruction starts at address−1 (a
+//     line row starts there, or it is the function's first byte), so no call
+//     instruction (2 bytes at least) can end at the address. This one needs
+//     only the debug file.
+//
+// A managed frame does not fit a build that cannot print method names
+// (published with StackTraceSupport=false: it lacks the runtime's method name
+// formatter) when another build can. Frames that fit no build at all (another
+// module, garbage) say nothing about any.
+//
+// The rules, in order:
+//
+//  1. Builds are ranked by the number of distinct frames that fit. Only the
+//     builds that fit the most are in play: one that misses a frame another
+//     build fits is worse, whatever else it has for it.
+//  2. Among those, the code decides between builds whose executables were
+//     indexed, and only between those: direct calls between adjacent frames
+//     (the caller's call instruction before its return address targets the
+//     callee's function), then fewer contradicted calls (the caller's direct
+//     call targets another function: the right build does that only around a
+//     hidden frame), then return addresses the code confirms. A build without
+//     its executable is never ranked below one with it for lack of that
+//     evidence.
+//  3. The builds left are grouped by their function tables: builds with the
+//     same functions at the same addresses and sizes (the same code, built
+//     with other debug settings) are one group. One group: the build is
+//     detected, the others of its group are reported as tied, and frames are
+//     answered where their line tables agree. Several groups: the trace is
+//     "undecided" between them; no build is named, frames where every
+//     remaining build gives the same answer are answered, the others are
+//     ambiguous with each build's answer, and the note says what would
+//     decide (the executables, or a `build-id:` line).
+//
+// Measured on the corpus (TestDetectionSignals; README section "Native AOT
+// resolution on the corpus"): the .dbg tells little about another build of
+// the same program, whose methods are mostly compiled to the same code at the
+// same offsets (39 % of the other builds' addresses follow a call). A line
+// row at address−1 rules out 2.5 % of the other builds' addresses and never
+// the right build's. Measured and left out: an address on a line row's start
+// (15.5 % of the right build's, 10.9 % of the others': no signal); address−1
+// before the function's first row (the right build's async resume points
+// are: unsound); every method of the name having other parameter types (0.6 %
+// of the others', and only as sound as the type-name matching); location-list
+// and lexical-block bounds as further instruction starts (4 more of 1,206
+// wrong addresses ruled out, no trace more decided); variables in
+// caller-saved registers across the address (about 200 real return addresses
+// per build lie inside such ranges: unsound).
 //
 // Repeated frames (recursion) and repeated pairs count once.
-//
-// The build with most points is chosen only when it clearly wins: its lead
-// over every other build is at least Margin(frames) points. Builds that score
-// exactly alike (the same program with other DWARF settings, whose code is
-// identical) are reported as tied and answered together: a frame is resolved
-// when they agree on its line.
 //
 // The work is bounded: at most MaxCandidates builds are considered (those a
 // `build-id:` line names, else the newest), each costing one index load
@@ -51,17 +92,6 @@ const DefaultMaxCandidates = 32
 // prefilterFrames is how many distinct frames the prefilter tries.
 const prefilterFrames = 8
 
-// Margin is the lead in points by which the best build must beat every
-// other to be chosen, for a trace of that many distinct frames: a quarter of
-// the frames, at least 2. So one frame never picks a build that another
-// build also fits (a fit and a confirmed return address against a fit is a
-// lead of 1), and a longer trace needs distinguishing evidence from several
-// frames. (Measured on the corpus: testdata/nativeaot, README section "Native
-// AOT resolution on the corpus".)
-func Margin(frames int) int {
-	return max(2, (frames+3)/4)
-}
-
 // contender is a build in play for one input.
 type contender struct {
 	meta  aotsym.Build
@@ -71,29 +101,53 @@ type contender struct {
 	order int
 }
 
-// detectScore is how well a trace fits a build.
+// detectScore is what a trace's frames say about one build.
 type detectScore struct {
-	Frames    int // frames that can be scored (managed, rva, native)
-	Fits      int // frames that fit
-	Confirmed int // … whose return address the code confirmed
-	Links     int // frames whose caller calls them directly
+	Frames int // distinct frames that can be scored (managed, rva, native)
+	Fits   int // … that fit
+	// Why the others do not (a frame counts under the first that applies).
+	Missing    int // no such method or symbol, offset past its end, no function at the RVA, module of another build
+	Misaligned int // arm64: not 4-byte aligned
+	NotCall    int // the code shows no call before the address
+	RowAtCall  int // x86-64: a line row starts at address−1
+	// Code evidence, only when the build's executable was indexed (Code),
+	// and direct calls only when its call table is there too (Calls).
+	Code, Calls bool
+	Confirmed   int // frames whose address the code shows follows a call
+	Links       int // frames whose caller calls them directly
 	// Contradicted counts frames whose caller's call instruction directly
 	// calls another function.
 	Contradicted int
 }
 
-// Points is the score builds are ranked by. A contradicted call counts
-// against twice: the right build contradicts a pair of frames only when a
-// frame between them is hidden ([StackTraceHidden]), a wrong one whenever its
-// code at that offset calls something else.
-func (s detectScore) Points() int { return s.Fits + s.Confirmed + s.Links - 2*s.Contradicted }
+// codeBetter reports whether the code evidence of a is stronger than b's;
+// both builds must have their call tables (Calls). A direct call from a
+// caller to exactly the function of the frame above it is what a wrong build
+// shows only where its code is that of the right build; a caller calling
+// another function is what the right build shows only around a hidden frame
+// or a tail call, which a build of the same program then shows too. Whether
+// the first frame of an exception follows a call is not weighed: a hardware
+// fault's does not.
+func codeBetter(a, b detectScore) bool {
+	if a.Links != b.Links {
+		return a.Links > b.Links
+	}
+	return a.Contradicted < b.Contradicted
+}
+
+func sameCodeEvidence(a, b detectScore) bool {
+	return a.Links == b.Links && a.Contradicted == b.Contradicted
+}
 
 // choice is the outcome of choosing a build for one input.
 type choice struct {
-	builds []*contender // chosen first, then builds tied with it
-	single bool         // only one build in play: any module name is it
-	bc     aotsym.BuildChoice
-	refuse string // why no build was chosen (frames are unknown_build)
+	// builds: the chosen build then its twins (same function table), or,
+	// undecided, every build still in play.
+	builds    []*contender
+	undecided bool
+	single    bool // only one build in play: any module name is it
+	bc        aotsym.BuildChoice
+	refuse    string // why no build was chosen (frames are unknown_build)
 	// how, when set, says how the single build was chosen without scoring:
 	// Resolve scores it from the frames it resolves and writes the note.
 	how string
@@ -202,7 +256,8 @@ func detect(cs []*contender, doc *trace.Document, how, prefix string) *choice {
 	for i, c := range cs {
 		c.order = i
 		if !single && !prefilter(c, doc) {
-			c.score = detectScore{Frames: scorable(doc)}
+			n := scorable(doc)
+			c.score = detectScore{Frames: n, Missing: n}
 			continue
 		}
 		c.score = scoreBuild(c, doc, single, names && !c.b.printsNames)
@@ -214,69 +269,198 @@ func detect(cs []*contender, doc *trace.Document, how, prefix string) *choice {
 		ch.bc.Note = fitNote(prefix+"it is the only build in play", c)
 		return ch
 	}
+	// Rule 1: the most frames that fit.
 	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := cs[i].score, cs[j].score
-		if a.Points() != b.Points() {
-			return a.Points() > b.Points()
-		}
-		if a.Fits != b.Fits {
-			return a.Fits > b.Fits
+		if cs[i].score.Fits != cs[j].score.Fits {
+			return cs[i].score.Fits > cs[j].score.Fits
 		}
 		return cs[i].order < cs[j].order
 	})
-	best := cs[0]
-	n := best.score.Frames
-	tied := []*contender{best}
-	var runner *contender
-	for _, c := range cs[1:] {
-		if c.score == best.score {
-			tied = append(tied, c)
+	best := cs[0].score.Fits
+	n := cs[0].score.Frames
+	if best == 0 {
+		note := fmt.Sprintf("%sno build fits the trace: none of the %d builds considered has its methods at its offsets; upload the program's debug file, or give its build ID", prefix, len(cs))
+		return &choice{bc: aotsym.BuildChoice{How: "none", Note: note, Frames: n}, refuse: note}
+	}
+	var inPlay, fewer []*contender
+	for _, c := range cs {
+		if c.score.Fits == best {
+			inPlay = append(inPlay, c)
+		} else {
+			fewer = append(fewer, c)
+		}
+	}
+	// Rule 2: the code, between builds that have it.
+	var bestCode *contender
+	for _, c := range inPlay {
+		if c.score.Calls && (bestCode == nil || codeBetter(c.score, bestCode.score)) {
+			bestCode = c
+		}
+	}
+	var left, outCoded []*contender
+	for _, c := range inPlay {
+		if c.score.Calls && !sameCodeEvidence(c.score, bestCode.score) {
+			outCoded = append(outCoded, c)
 			continue
 		}
-		runner = c
-		break
+		left = append(left, c)
 	}
-	bc := aotsym.BuildChoice{How: how, Score: best.score.Fits, Frames: n}
+	// Rule 3: builds of one function table are one.
+	groups := groupByTable(left)
+	bc := aotsym.BuildChoice{How: how, Score: best, Frames: n}
+	var runner *contender
+	switch {
+	case len(outCoded) > 0:
+		runner = outCoded[0]
+	case len(fewer) > 0:
+		runner = fewer[0]
+	}
 	if runner != nil {
 		bc.RunnerUp, bc.RunnerUpScore = runner.meta.ID, runner.score.Fits
 	}
-	for _, c := range tied[1:] {
-		bc.Tied = append(bc.Tied, c.meta.ID)
+	if len(groups) == 1 {
+		g := groups[0]
+		for _, c := range g[1:] {
+			bc.Tied = append(bc.Tied, c.meta.ID)
+		}
+		bc.Note = prefix + detectedNote(g, outCoded, fewer)
+		return &choice{builds: g, bc: bc}
 	}
-	lead := best.score.Points()
-	if runner != nil {
-		lead -= runner.score.Points()
+	bc.How = "undecided"
+	for _, c := range left {
+		bc.Candidates = append(bc.Candidates, c.meta.ID)
 	}
-	if best.score.Fits == 0 {
-		note := fmt.Sprintf("%sno build fits the trace: none of the %d builds considered has its methods at its offsets; upload the program's debug file, or give its build ID", prefix, len(cs))
-		bc.How, bc.Note = "none", note
-		bc.RunnerUp, bc.RunnerUpScore = "", 0
-		return &choice{bc: bc, refuse: note}
-	}
-	if lead < Margin(n) {
-		note := fmt.Sprintf("%sno build clearly fits the trace: %s scores %s, %s %s (a lead of %d points is needed); give the build ID (--build-id, ?build_id=) or log a `build-id:` line", prefix,
-			idsText(tied), best.score.text(), runner.meta.ID.Short(), runner.score.text(), Margin(n))
-		bc.How, bc.Note = "none", note
-		return &choice{bc: bc, refuse: note}
-	}
-	var note strings.Builder
-	note.WriteString(prefix)
-	fmt.Fprintf(&note, "detected build %s: it scores %s", best.meta.ID.Short(), best.score.text())
-	if runner != nil {
-		fmt.Fprintf(&note, "; the next best, %s, %s", runner.meta.ID.Short(), runner.score.text())
-	} else if len(tied) == len(cs) {
-		note.WriteString("; no other build was considered")
-	}
-	if len(tied) > 1 {
-		fmt.Fprintf(&note, "; builds %s fit exactly as well (identical code, other debug settings?): frames are answered where they agree", idsText(tied[1:]))
-	}
-	bc.Note = note.String()
-	return &choice{builds: tied, bc: bc}
+	bc.Note = prefix + undecidedNote(groups, left, outCoded, fewer)
+	return &choice{builds: left, undecided: true, bc: bc}
 }
 
-// text describes a score in words.
+// detectedNote says why the build was detected.
+func detectedNote(g, outCoded, fewer []*contender) string {
+	c := g[0]
+	var s strings.Builder
+	fmt.Fprintf(&s, "detected build %s: it %s", c.meta.ID.Short(), c.score.text())
+	if c.score.Calls {
+		fmt.Fprintf(&s, "; %s", c.score.codeText())
+	}
+	if len(outCoded) > 0 {
+		fmt.Fprintf(&s, "; %s %s as many frames, but %s", idsText(outCoded), plural(len(outCoded), "fits", "fit"), codeVersus(outCoded[0].score, c.score))
+	}
+	if len(fewer) > 0 {
+		fmt.Fprintf(&s, "; the next best, %s, %s", fewer[0].meta.ID.Short(), fewer[0].score.text())
+	}
+	if len(outCoded) == 0 && len(fewer) == 0 && len(g) == 1 {
+		s.WriteString("; no other build was considered")
+	}
+	if len(g) > 1 {
+		fmt.Fprintf(&s, "; %s %s the same functions at the same addresses and sizes (the same code, most likely built with other debug settings), so frames are answered where their line tables agree", idsText(g[1:]), plural(len(g)-1, "has", "have"))
+	}
+	return s.String()
+}
+
+// undecidedNote says which builds remain, why they cannot be told apart and
+// what would tell them apart.
+func undecidedNote(groups [][]*contender, left, outCoded, fewer []*contender) string {
+	var s strings.Builder
+	c := left[0]
+	fmt.Fprintf(&s, "no build is chosen: the trace fits %d builds equally well (%d of %d frames each), %s", len(left), c.score.Fits, c.score.Frames, idsText(left))
+	// Builds without the executable, except twins of one with it.
+	var noCode []*contender
+	for _, g := range groups {
+		coded := false
+		for _, c := range g {
+			coded = coded || c.score.Code
+		}
+		for _, c := range g {
+			if !coded && !c.score.Code {
+				noCode = append(noCode, c)
+			}
+		}
+	}
+	noneCoded := true
+	for _, c := range left {
+		noneCoded = noneCoded && !c.score.Code
+	}
+	switch {
+	case noneCoded:
+		s.WriteString(", and their code differs but none has its executable uploaded: the debug files alone cannot tell them apart")
+	case len(noCode) > 0:
+		fmt.Fprintf(&s, ", and their code differs but %s %s no executable uploaded to check", idsText(noCode), plural(len(noCode), "has", "have"))
+	default:
+		s.WriteString(", and their code differs but fits the frames alike")
+		if c.score.Calls {
+			fmt.Fprintf(&s, " (%s)", c.score.codeText())
+		}
+	}
+	for _, g := range groups {
+		if len(g) > 1 {
+			fmt.Fprintf(&s, " (%s have the same code)", idsText(g))
+		}
+	}
+	if len(outCoded) > 0 {
+		var best detectScore
+		for _, c := range left {
+			if c.score.Calls {
+				best = c.score
+			}
+		}
+		fmt.Fprintf(&s, "; %s %s as many frames, but %s", idsText(outCoded), plural(len(outCoded), "fits", "fit"), codeVersus(outCoded[0].score, best))
+	}
+	if len(fewer) > 0 {
+		fmt.Fprintf(&s, "; the next best, %s, %s", fewer[0].meta.ID.Short(), fewer[0].score.text())
+	}
+	s.WriteString(". Frames they answer alike are answered; the others are ambiguous, with each build's answer. To decide, ")
+	if len(noCode) > 0 {
+		fmt.Fprintf(&s, "upload the executable%s of %s (aotsym upload --publish-dir DIR uploads the executable with its debug file) or ", plural(len(noCode), "", "s"), idsText(noCode))
+	}
+	s.WriteString("give the build ID (--build-id, ?build_id=); to have it in every trace, log the build ID at startup (the GNU build ID note of /proc/self/exe) as a `build-id:` line")
+	return s.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// text says how many frames fit a build, and why the others do not.
 func (s detectScore) text() string {
-	return fmt.Sprintf("%d points (%d of %d frames fit, %d return addresses confirmed by the code, %d direct calls between frames)", s.Points(), s.Fits, s.Frames, s.Confirmed, s.Links)
+	var b strings.Builder
+	fmt.Fprintf(&b, "fits %d of %d frames", s.Fits, s.Frames)
+	var why []string
+	if s.Missing > 0 {
+		why = append(why, fmt.Sprintf("%d %s no method of it, or an offset past the method's end", s.Missing, plural(s.Missing, "names", "name")))
+	}
+	if s.Misaligned > 0 {
+		why = append(why, fmt.Sprintf("%d %s not 4-byte aligned", s.Misaligned, plural(s.Misaligned, "is", "are")))
+	}
+	if s.NotCall > 0 {
+		why = append(why, fmt.Sprintf("%d %s not follow a call in its code", s.NotCall, plural(s.NotCall, "does", "do")))
+	}
+	if s.RowAtCall > 0 {
+		why = append(why, fmt.Sprintf("%d cannot follow a call: a line row starts one byte before", s.RowAtCall))
+	}
+	if len(why) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(why, "; "))
+	}
+	return b.String()
+}
+
+// codeVersus says how the code of a build that lost compares with the best.
+func codeVersus(lost, best detectScore) string {
+	if lost.Links != best.Links {
+		return fmt.Sprintf("its code shows %d direct %s between frames, against %d", lost.Links, plural(lost.Links, "call", "calls"), best.Links)
+	}
+	return fmt.Sprintf("its code shows %d %s calling another function than the frame above, against %d", lost.Contradicted, plural(lost.Contradicted, "caller", "callers"), best.Contradicted)
+}
+
+// codeText describes the code evidence of a build with a call table.
+func (s detectScore) codeText() string {
+	t := fmt.Sprintf("its code shows %d direct %s between frames", s.Links, plural(s.Links, "call", "calls"))
+	if s.Contradicted > 0 {
+		t += fmt.Sprintf(" and %d caller%s calling another function", s.Contradicted, plural(s.Contradicted, "", "s"))
+	}
+	return t
 }
 
 func idsText(cs []*contender) string {
@@ -308,10 +492,14 @@ func fitNote(how string, c *contender) string {
 // scorable counts the frames detection looks at.
 func scorable(doc *trace.Document) int {
 	n := 0
+	seen := map[string]bool{}
 	for i := range doc.Frames {
 		switch doc.Frames[i].Kind {
 		case aotsym.FrameManaged, aotsym.FrameRVA, aotsym.FrameNative:
-			n++
+			if !seen[doc.Frames[i].Text] {
+				seen[doc.Frames[i].Text] = true
+				n++
+			}
 		}
 	}
 	return n
@@ -349,7 +537,7 @@ func scoreBuild(c *contender, doc *trace.Document, single, noNames bool) detectS
 
 // scoreWork scores the gathered candidates of doc's frames in build b.
 func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectScore {
-	var s detectScore
+	s := detectScore{Code: b.Index.HasCode(), Calls: b.Index.HasCode() && b.calls != nil}
 	arm := b.Index.Machine() == elf.EM_AARCH64
 	// A frame repeated (recursion) or a pair repeated tells nothing new.
 	seen := make(map[string]bool, len(ws))
@@ -368,22 +556,35 @@ func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectSco
 		if w.final || len(w.cands) == 0 || (noNames && w.f.Kind == aotsym.FrameManaged) {
 			if w.r.Status == aotsym.StatusNoLine && w.f.Kind == aotsym.FrameNative {
 				s.Fits++ // a gdb frame whose symbol exists
+			} else {
+				s.Missing++
 			}
 			continue
 		}
+		var misaligned, notCall, rowAtCall bool
 		fits, confirmed := false, false
 		for _, cd := range w.cands {
-			if arm && cd.addr%4 != 0 {
-				continue
+			switch {
+			case arm && cd.addr%4 != 0:
+				misaligned = true
+			case cd.known && !cd.ret && !w.fc.leaf:
+				notCall = true
+			case !cd.known && !w.fc.leaf && w.f.Kind != aotsym.FrameNative && instructionBefore(b, cd):
+				rowAtCall = true
+			default:
+				fits = true
+				confirmed = confirmed || (cd.known && cd.ret)
 			}
-			if cd.known && !cd.ret && !w.fc.leaf {
-				continue
-			}
-			fits = true
-			confirmed = confirmed || (cd.known && cd.ret)
 		}
-		if fits {
+		switch {
+		case fits:
 			s.Fits++
+		case notCall:
+			s.NotCall++
+		case rowAtCall:
+			s.RowAtCall++
+		case misaligned:
+			s.Misaligned++
 		}
 		if confirmed {
 			s.Confirmed++
@@ -413,6 +614,25 @@ func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectSco
 	return s
 }
 
+// instructionBefore reports whether an instruction is known to start one
+// byte before a candidate's address, so that no call instruction can end at
+// it: on x86-64 a call takes 2 bytes at least (`call rax`), so its last byte
+// starts no instruction. Known instruction starts without the code: the
+// function's first byte (not a label's inside a function), and the start of
+// every line row (a row starts at an instruction). On arm64 alignment says
+// more, and other machines are not checked.
+func instructionBefore(b *Build, c cand) bool {
+	if b.Index.Machine() != elf.EM_X86_64 || c.addr <= c.fn.Start {
+		return false
+	}
+	prev := c.addr - 1
+	if prev == c.fn.Start && c.fn.Parent < 0 {
+		return true
+	}
+	ans := b.Index.Lookup(prev)
+	return ans.Function >= 0 && !ans.NoLine && ans.RowAddress == prev
+}
+
 type link int
 
 const (
@@ -440,4 +660,52 @@ func linkOf(b *Build, callee, caller *work) link {
 		return linkNo
 	}
 	return linkUnknown
+}
+
+// groupByTable groups builds whose function tables are the same (every
+// function's start, end, nesting and name), keeping their order.
+func groupByTable(cs []*contender) [][]*contender {
+	var groups [][]*contender
+	for _, c := range cs {
+		placed := false
+		for i, g := range groups {
+			if g[0].b.tableSum() == c.b.tableSum() {
+				groups[i] = append(g, c)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			groups = append(groups, []*contender{c})
+		}
+	}
+	return groups
+}
+
+// tableSum returns a digest of the build's function table: every function's
+// start, end, parent and names, in address order. Builds of the same code with
+// other debug settings (DWARF version, PathMap) have the same digest. It is
+// computed once per opened build.
+func (b *Build) tableSum() [32]byte {
+	b.sumOnce.Do(func() {
+		h := sha256.New()
+		var buf [24]byte
+		ix := b.Index
+		for i := 0; i < ix.NumFunctions(); i++ {
+			f := ix.Function(i)
+			binary.LittleEndian.PutUint64(buf[0:], f.Start)
+			binary.LittleEndian.PutUint64(buf[8:], f.End)
+			binary.LittleEndian.PutUint64(buf[16:], uint64(int64(f.Parent)))
+			h.Write(buf[:])
+			h.Write([]byte(f.Name))
+			h.Write([]byte{0})
+			h.Write([]byte(f.LinkageName))
+			h.Write([]byte{0})
+		}
+		var m [8]byte
+		binary.LittleEndian.PutUint64(m[:], uint64(ix.Machine()))
+		h.Write(m[:])
+		h.Sum(b.sum[:0])
+	})
+	return b.sum
 }

@@ -19,7 +19,9 @@
 // function (never the previous function's, as llvm-symbolizer does where a
 // function's first row starts after its first instruction); several matching
 // functions are "resolved" only when they all give the same file and line,
-// else "ambiguous" with every candidate; a build is detected only when it
-// clearly wins; every answer that is not resolved, or that rests on an
-// assumption, says why in plain words.
+// else "ambiguous" with every candidate; a build is detected only when the
+// evidence rules out every build of other code (detect.go), else the answer
+// is "undecided": no build is named, and frames are answered where every
+// remaining build agrees; every answer that is not resolved, or that rests
+// on an assumption, says why in plain words.
 package symbolizer

@@ -115,9 +115,11 @@ func narrow(b *Build, cands []cand, fc frameCtx) []cand {
 	for i := range cands {
 		cands[i].known, cands[i].ret = b.Index.ReturnAddressAt(cands[i].addr)
 	}
-	// Below the leaf, the address follows a call.
+	// Below the leaf, the address follows a call; without the code, an
+	// instruction known to start at address−1 says it does not.
 	if !fc.leaf {
 		cands = keepIf(cands, func(c *cand) bool { return !c.known || c.ret })
+		cands = keepIf(cands, func(c *cand) bool { return c.known || !instructionBefore(b, *c) })
 	}
 	// arm64 instructions are 4 bytes, aligned: an address that is not
 	// cannot be a return address or a faulting instruction.

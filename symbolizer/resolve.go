@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/aotsym/aotsym"
@@ -67,7 +68,7 @@ func (r *Resolver) Resolve(ctx context.Context, doc *trace.Document, opts Option
 		ch.bc.Score, ch.bc.Frames = c.score.Fits, c.score.Frames
 		ch.bc.Note = fitNote(ch.how, c)
 	}
-	if len(ch.builds) > 0 {
+	if len(ch.builds) > 0 && !ch.undecided {
 		t.BuildID = ch.builds[0].meta.ID
 	}
 	bc := ch.bc
@@ -140,7 +141,7 @@ func (r *Resolver) resolveWith(doc *trace.Document, ch *choice) []aotsym.FrameRe
 		return per[0]
 	}
 	for i := range results {
-		results[i] = mergeTied(ch.builds, per, i)
+		results[i] = mergeTied(ch.builds, per, i, ch.undecided)
 	}
 	return results
 }
@@ -458,23 +459,18 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
-// mergeTied answers frame i from builds that tied in detection: the first
-// build's answer when they all agree on status, function and line (file
-// paths may differ, by PathMap say), else an ambiguous frame listing each
-// build's answer.
-func mergeTied(builds []*contender, per [][]aotsym.FrameResult, i int) aotsym.FrameResult {
+// mergeTied answers frame i from several builds: a detected build and its
+// twins (same function table), or the builds of an undecided detection. The
+// first build's answer stands when they all agree on status, function, line
+// and file name (the directories may differ, by PathMap say); otherwise the
+// frame is ambiguous, with each build's answer naming its build.
+func mergeTied(builds []*contender, per [][]aotsym.FrameResult, i int, undecided bool) aotsym.FrameResult {
 	first := per[0][i]
-	agree := true
-	filesDiffer := false
-	for k := 1; k < len(per); k++ {
+	agree, filesDiffer := true, false
+	for k := 1; k < len(per) && agree; k++ {
 		o := per[k][i]
-		if o.Status != first.Status || o.Line != first.Line || o.Function != first.Function || len(o.Candidates) != len(first.Candidates) {
-			agree = false
-			break
-		}
-		if o.File != first.File {
-			filesDiffer = true
-		}
+		agree = sameAnswer(&first, &o)
+		filesDiffer = filesDiffer || o.File != first.File
 	}
 	if agree {
 		if filesDiffer {
@@ -482,26 +478,65 @@ func mergeTied(builds []*contender, per [][]aotsym.FrameResult, i int) aotsym.Fr
 			for k := 1; k < len(per); k++ {
 				other = append(other, fmt.Sprintf("%s in build %s", per[k][i].File, builds[k].meta.ID.Short()))
 			}
-			first.Reason = joinReason(first.Reason, fmt.Sprintf("the tied builds agree on this line; the file is build %s's path (%s)", builds[0].meta.ID.Short(), strings.Join(other, ", ")))
+			what := "the tied builds agree on this line"
+			if undecided {
+				what = "the builds the trace fits agree on this line"
+			}
+			first.Reason = joinReason(first.Reason, fmt.Sprintf("%s; the file is build %s's path (%s)", what, builds[0].meta.ID.Short(), strings.Join(other, ", ")))
+		} else if undecided && first.Status == aotsym.StatusResolved {
+			first.Reason = joinReason(first.Reason, fmt.Sprintf("the %d builds the trace fits all give this line", len(builds)))
 		}
 		return first
 	}
 	out := aotsym.FrameResult{Status: aotsym.StatusAmbiguous}
-	var ids []string
+	var ids, none []string
 	for k := range per {
 		o := per[k][i]
-		ids = append(ids, builds[k].meta.ID.Short())
+		id := builds[k].meta.ID
+		ids = append(ids, id.Short())
 		if len(o.Candidates) > 0 {
-			out.Candidates = append(out.Candidates, o.Candidates...)
+			for _, c := range o.Candidates {
+				c.BuildID = id
+				out.Candidates = append(out.Candidates, c)
+			}
 			continue
 		}
 		if o.Function != "" || o.File != "" {
-			out.Candidates = append(out.Candidates, aotsym.Location{Function: o.Function, Symbol: o.Symbol, File: o.File, Line: o.Line, Column: o.Column, Address: o.Address})
+			if o.Status == aotsym.StatusNotFound || o.Status == aotsym.StatusOffsetOutOfRange || o.Status == aotsym.StatusUnknownBuild {
+				none = append(none, id.Short())
+				continue
+			}
+			out.Candidates = append(out.Candidates, aotsym.Location{Function: o.Function, Symbol: o.Symbol, File: o.File, Line: o.Line, Column: o.Column, Address: o.Address, Inlined: o.Inlined, BuildID: id})
+			continue
 		}
+		none = append(none, id.Short())
 	}
-	out.Reason = fmt.Sprintf("builds %s fit the trace equally well and answer differently for this frame; give the build ID to choose", strings.Join(ids, " and "))
+	if undecided {
+		out.Reason = fmt.Sprintf("the trace fits builds %s equally well and they answer differently for this frame (each candidate names its build); the build's note says what would decide", strings.Join(ids, ", "))
+	} else {
+		out.Reason = fmt.Sprintf("builds %s have the same functions but answer differently for this frame (each candidate names its build); give the build ID to choose", strings.Join(ids, " and "))
+	}
+	if len(none) > 0 {
+		out.Reason += fmt.Sprintf("; in build %s the frame names nothing", strings.Join(none, ", "))
+	}
 	if len(out.Candidates) == 0 {
 		out.Status = aotsym.StatusNotFound
 	}
 	return out
+}
+
+// sameAnswer reports whether two builds answer a frame alike: the same
+// status, function and line, files of the same name, and for ambiguous
+// frames the same candidates.
+func sameAnswer(a, b *aotsym.FrameResult) bool {
+	if a.Status != b.Status || a.Function != b.Function || a.Line != b.Line || path.Base(a.File) != path.Base(b.File) || len(a.Candidates) != len(b.Candidates) || len(a.Inlined) != len(b.Inlined) {
+		return false
+	}
+	for k := range a.Candidates {
+		x, y := &a.Candidates[k], &b.Candidates[k]
+		if x.Function != y.Function || x.Line != y.Line || path.Base(x.File) != path.Base(y.File) {
+			return false
+		}
+	}
+	return true
 }
