@@ -140,10 +140,11 @@
 // column and discriminator as flagged. A row with file ID 0 ends the line
 // information (an end of sequence inside the function). The row in force at
 // an address is the last one starting at or before it. A function of more
-// than 48 rows also has a row index: length-prefixed, after every 32nd row
+// than 24 rows also has a row index: length-prefixed, after every 16th row
 // the state there (offset from the function start, offset of the next row
 // in the rows, file, line, column, discriminator: six uint32), so that a
-// lookup binary-searches it and decodes at most 32 rows.
+// lookup binary-searches it and decodes at most 16 rows. (Readers take
+// checkpoints at any spacing; the spacing is the writer's choice.)
 //
 // Inline ranges are length-prefixed: the uvarint counts of nodes and
 // intervals, then two fixed-width tables. Per node nine uint32: the parent

@@ -72,8 +72,8 @@ const (
 // of the next row in the rows, file, line, column, discriminator, each a
 // uint32), so that a lookup decodes at most rowStride rows.
 const (
-	rowStride     = 32
-	rowIndexMin   = 48
+	rowStride     = 16
+	rowIndexMin   = 24
 	rowCheckpoint = 24
 )
 

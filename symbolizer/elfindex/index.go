@@ -31,6 +31,12 @@ type Index struct {
 	dir                                      []section
 	strs, files, addrs, funcs, fdata, params []byte
 	names                                    nameReader
+
+	// pages narrows FunctionAt's search: pages[p] is the first function
+	// whose start (relative to addrBase) >> pageShift is at least p; the
+	// last entry is n. Built by Open, at most 2n+2 entries.
+	pages     []uint32
+	pageShift uint
 }
 
 // Function is one entry of the function table, decoded.
@@ -199,7 +205,31 @@ func Open(data []byte) (*Index, error) {
 			return nil, bad(secFuncs, int64(i*funcRecord), "function %d is empty", i)
 		}
 	}
+	x.buildPages()
 	return x, nil
+}
+
+// buildPages builds the page index over the sorted function starts, with
+// pages large enough that there are at most about two per function.
+func (x *Index) buildPages() {
+	if x.n == 0 {
+		return
+	}
+	last := x.startRel(x.n - 1)
+	shift := uint(0)
+	for last>>shift >= uint64(2*x.n) {
+		shift++
+	}
+	np := int(last>>shift) + 1
+	pages := make([]uint32, np+1)
+	i := 0
+	for p := range pages {
+		for i < x.n && x.startRel(i)>>shift < uint64(p) {
+			i++
+		}
+		pages[p] = uint32(i)
+	}
+	x.pages, x.pageShift = pages, shift
 }
 
 func (x *Index) readMeta(meta []byte) error {
@@ -271,12 +301,8 @@ func (x *Index) InlineNodes() int { return x.counts[1] }
 
 // Size returns the bytes the index holds, for a byte-budget cache.
 func (x *Index) Size() int {
-	return len(x.data) + int(unsafe.Sizeof(*x)) + len(x.dir)*int(unsafe.Sizeof(section{})) + nameCacheBytes
+	return len(x.data) + int(unsafe.Sizeof(*x)) + len(x.dir)*int(unsafe.Sizeof(section{})) + 4*len(x.pages) + x.names.cacheBytes()
 }
-
-// nameCacheBytes is what the decoded-name cache holds at most: its slots
-// and, in each, a name of typical length.
-const nameCacheBytes = nameCacheSlots * (8 + 24 + 128)
 
 // Bytes returns the index's bytes.
 func (x *Index) Bytes() []byte { return x.data }
@@ -341,7 +367,12 @@ func (x *Index) FunctionAt(addr uint64) (int, bool) {
 		return -1, false
 	}
 	rel := addr - x.addrBase
-	lo, hi := 0, x.n
+	// Every function before pages[p] starts before rel, every one from
+	// pages[p+1] on after it: search between.
+	lo, hi := x.n, x.n
+	if p := rel >> x.pageShift; p+1 < uint64(len(x.pages)) {
+		lo, hi = int(x.pages[p]), int(x.pages[p+1])
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if x.startRel(m) <= rel {

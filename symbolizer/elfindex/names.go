@@ -97,8 +97,10 @@ type nameReader struct {
 // nameCache keeps recently decoded names: direct-mapped by ID, lock-free
 // (a slot is replaced whole), bounded. Stack traces name the same
 // functions again and again; a hit costs no decoding and no allocation.
+// It has a slot per two names, between minNameSlots and maxNameSlots.
 type nameCache struct {
-	slots [nameCacheSlots]atomic.Pointer[cachedName]
+	slots []atomic.Pointer[cachedName]
+	mask  uint64
 }
 
 type cachedName struct {
@@ -106,7 +108,19 @@ type cachedName struct {
 	s  string
 }
 
-const nameCacheSlots = 4096
+const (
+	minNameSlots = 1 << 10
+	maxNameSlots = 1 << 14
+)
+
+// cacheBytes is what the cache holds at most: its slots and, in each, a
+// name of typical length.
+func (r *nameReader) cacheBytes() int {
+	if r.cache == nil {
+		return 0
+	}
+	return len(r.cache.slots) * (8 + 24 + 128)
+}
 
 func newNameReader(b []byte) (nameReader, bool) {
 	if len(b) < 8 {
@@ -116,7 +130,12 @@ func newNameReader(b []byte) (nameReader, bool) {
 	if nblocks != (count+nameBlock-1)/nameBlock || 8+4*nblocks > uint64(len(b)) {
 		return nameReader{}, false
 	}
-	r := nameReader{count: count, offsets: b[8 : 8+4*nblocks], blocks: b[8+4*nblocks:], cache: new(nameCache)}
+	slots := uint64(minNameSlots)
+	for slots < count/2 && slots < maxNameSlots {
+		slots <<= 1
+	}
+	c := &nameCache{slots: make([]atomic.Pointer[cachedName], slots), mask: slots - 1}
+	r := nameReader{count: count, offsets: b[8 : 8+4*nblocks], blocks: b[8+4*nblocks:], cache: c}
 	for i := uint64(0); i < nblocks; i++ {
 		if uint64(binary.LittleEndian.Uint32(r.offsets[4*i:])) > uint64(len(r.blocks)) {
 			return nameReader{}, false
@@ -130,7 +149,7 @@ func (r *nameReader) name(id uint64) string {
 	if id == 0 || id > r.count {
 		return ""
 	}
-	slot := &r.cache.slots[id%nameCacheSlots]
+	slot := &r.cache.slots[id&r.cache.mask]
 	if c := slot.Load(); c != nil && c.id == id {
 		return c.s
 	}
