@@ -303,7 +303,7 @@ func (p *lookupPrinter) name(s string) string {
 	if p.noNames {
 		return ""
 	}
-	if !p.demangle || s == "" {
+	if !p.demangle || !mangled(s) {
 		return s
 	}
 	if d, ok := p.names[s]; ok {
@@ -317,6 +317,13 @@ func (p *lookupPrinter) name(s string) string {
 		p.names[s] = d
 	}
 	return d
+}
+
+// mangled reports whether demangleName may change s: Itanium C++ and Rust
+// names. Others (Native AOT's, C's, Go's) are printed as they are, without
+// a look at the cache.
+func mangled(s string) bool {
+	return len(s) > 2 && s[0] == '_' && (s[1] == 'Z' || s[1] == 'R')
 }
 
 // demangleName demangles a name the way llvm-symbolizer 14 prints it:
