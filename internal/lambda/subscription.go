@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -295,8 +296,9 @@ func statusText(t *aotsym.Trace) string {
 // (/aws/lambda/FUNCTION) and the stream ([VERSION] or [$LATEST]); else the
 // newest build tagged lambda=FUNCTION:* when every frame of the trace fits
 // it; else detection among the newest builds; and when detection chooses
-// nothing, the newest build of the function after all (its note says how
-// well the trace fits). It returns how the build was chosen.
+// nothing, or cannot decide between builds the newest one is among, the
+// newest build of the function after all (its note says how well the trace
+// fits). It returns how the build was chosen.
 func (h *Handler) resolve(ctx context.Context, group, stream string, doc *trace.Document, text []byte) (*Resolved, string, error) {
 	if len(doc.BuildIDs) > 0 {
 		r, err := h.Backend.Symbolicate(ctx, text, Choice{})
@@ -348,14 +350,22 @@ func (h *Handler) resolve(ctx context.Context, group, stream string, doc *trace.
 		}
 		return nil, "", err
 	}
-	chosen := r.Trace.BuildID != "" && r.Trace.Build != nil && r.Trace.Build.How != "none"
-	if alt != nil && !chosen && good(alt.Trace) > 0 {
-		// Detection chose nothing: the newest build of the function, with
-		// its note saying how well the trace fits it, is the best answer
-		// there is.
-		return alt, "newest " + TagKey + "=" + fn + ":*", nil
+	newest := "newest " + TagKey + "=" + fn + ":*"
+	if b := r.Trace.Build; b != nil && b.How == "undecided" {
+		// Several builds fit equally well: the function's newest build,
+		// if it is one of them, is the one its tags say runs.
+		if alt != nil && slices.Contains(b.Candidates, alt.Trace.BuildID) {
+			return alt, newest, nil
+		}
+		return r, "undecided", nil
 	}
-	if !chosen {
+	if r.Trace.BuildID == "" || r.Trace.Build == nil || r.Trace.Build.How == "none" {
+		if alt != nil && good(alt.Trace) > 0 {
+			// Detection chose nothing: the newest build of the function,
+			// with its note saying how well the trace fits it, is the
+			// best answer there is.
+			return alt, newest, nil
+		}
 		return r, "none", nil
 	}
 	return r, r.Trace.Build.How, nil

@@ -345,3 +345,63 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerDebugFilesOnly: builds uploaded without their executables
+// cannot be told apart by their code, and detection often stays undecided
+// between versions of one program. On [$LATEST] the function's newest build
+// is then the one used (its tags say it runs), with the right lines; for a
+// function no build is tagged for, every line written is a right one (frames
+// are answered only where the candidates agree).
+func TestHandlerDebugFilesOnly(t *testing.T) {
+	st, err := bolt.Open(t.TempDir(), lambda.Indexer(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, u := range []upload{{"net10.0-linux-x64", map[string]string{"lambda": "orders-api:7"}}, {"net9.0-linux-x64", map[string]string{"lambda": "orders-api:8"}}} {
+		m := lt.Load(t, u.variant)
+		f, err := os.Open(m.DebugFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Put(context.Background(), f, store.PutOptions{Name: "app.dbg", Tags: u.tags})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m9 := lt.Load(t, "net9.0-linux-x64")
+	cases := []*corpus.Case{lt.Case(t, m9, "async-chain"), lt.Case(t, m9, "overloads"), lt.Case(t, m9, "local-function")}
+	var evs []events.CloudwatchLogsLogEvent
+	for i, c := range cases {
+		evs = append(evs, lt.Invocation(c.RequestID, "$LATEST", lt.T0.Add(time.Duration(i)*time.Second), lt.Sample(t, m9, c, ".log"))...)
+	}
+	h, out := newHandler(t, st)
+	sum := handle(t, h, lt.Payload(t, group, "2026/11/25/[$LATEST]ab", "DATA_MESSAGE", evs))
+	if sum.Written != len(cases) || sum.Builds["newest lambda=orders-api:*"] != len(cases) {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, c := range cases {
+		wantLines(t, out.String(), c)
+	}
+
+	h, out = newHandler(t, st)
+	sum = handle(t, h, lt.Payload(t, "/aws/lambda/untagged", "2026/11/25/[$LATEST]ab", "DATA_MESSAGE", evs))
+	if sum.Written != len(cases) || sum.Builds["newest lambda=untagged:*"] != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	t.Logf("untagged function: builds %v, frames %v", sum.Builds, sum.Frames)
+	right := map[string]bool{}
+	for _, c := range cases {
+		for _, l := range lt.ExpectedLines(c) {
+			right[l] = true
+		}
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "at ") && strings.Contains(line, ":line ") && !right[line] {
+			t.Errorf("a line no build of the trace gives: %q (builds %v)", line, sum.Builds)
+		}
+	}
+}
