@@ -150,14 +150,14 @@ func crashLoop(t *testing.T, kills int, env []string, args ...string) {
 		// Restart: the store opens, every acknowledged upload is there and
 		// intact, nothing partial is visible.
 		srv = startServer(t, data, env, args...)
-		st.committedUnacked += checkAfterCrash(t, srv, jobs, acked, attempted, verified, c, in)
+		checkAfterCrash(t, srv, jobs, acked, attempted, verified, c, in)
 		srv.stop(syscall.SIGTERM)
 		t.Logf("crash %d: killed after %s; %d uploads sent so far, %d acknowledged", it+1, delay, st.attempted, st.acked)
 	}
 	// A last restart downloads and checks every stored file again.
 	srv := startServer(t, data, env, args...)
 	clear(verified)
-	checkAfterCrash(t, srv, jobs, acked, attempted, verified, c, in)
+	st.committedUnacked = checkAfterCrash(t, srv, jobs, acked, attempted, verified, c, in)
 	t.Logf("crash loop: %d kills, %d uploads sent, %d acknowledged and intact after every restart, %d cut off by a kill (%d of them committed anyway and complete)",
 		kills, st.attempted, st.acked, st.failed, st.committedUnacked)
 	if st.acked == 0 {
