@@ -42,6 +42,14 @@ type Options struct {
 	Extensions []Extension
 	// Limits cap what is read; zero fields take the defaults.
 	Limits Limits
+	// LookupOnly builds an index for lookups alone, as a one-shot
+	// `aotsym lookup` does: Lookup, FunctionAt, Range and ReturnAddressAt
+	// answer exactly as from a full index, but Function leaves Params,
+	// ParamNames, HasThis and Class empty (parameter types, classes and
+	// namespaces are not read, which is most of the DWARF entries kept).
+	// Index.LookupOnly tells such an index apart. Do not store one: the
+	// symbolizer matches .NET frames by parameters and classes.
+	LookupOnly bool
 }
 
 // Stats describe a built index.
@@ -85,7 +93,7 @@ func BuildContext(ctx context.Context, debug, exe SizedReaderAt, opts Options) (
 	if isNil(debug) && isNil(exe) {
 		return nil, st, aotsym.Errorf(aotsym.EINVALID, "nothing to index: give a debug file, an executable, or both")
 	}
-	b := &builder{ctx: ctx, lim: opts.Limits.withDefaults(), files: newFileTable()}
+	b := &builder{ctx: ctx, lim: opts.Limits.withDefaults(), files: newFileTable(), lookupOnly: opts.LookupOnly}
 	if err := b.open(debug, exe, opts.Code); err != nil {
 		return nil, st, coded(err)
 	}
@@ -112,13 +120,14 @@ func isNil(r SizedReaderAt) bool {
 }
 
 type builder struct {
-	ctx  context.Context
-	lim  Limits
-	dbg  *elfFile // either may be nil
-	exe  *elfFile
-	code *elfFile // the file whose code is read, or nil
-	main *elfFile // dbg, else exe
-	info Info
+	ctx        context.Context
+	lim        Limits
+	lookupOnly bool
+	dbg        *elfFile // either may be nil
+	exe        *elfFile
+	code       *elfFile // the file whose code is read, or nil
+	main       *elfFile // dbg, else exe
+	info       Info
 
 	syms  []symbol
 	exec  []execRange
@@ -314,9 +323,10 @@ func (b *builder) readDWARF() error {
 		return err
 	}
 	get := func(n string) []byte { return data[indexOf(dwarfSections, n)] }
-	d := &dwarfData{role: src.role, order: src.f.ByteOrder,
+	d := &dwarfData{role: src.role, order: src.f.ByteOrder, lookupOnly: b.lookupOnly,
 		abbrev: get("abbrev"), info: get("info"), line: get("line"), str: get("str"), ranges: get("ranges"),
 		addr: get("addr"), lineStr: get("line_str"), strOffsets: get("str_offsets"), rnglists: get("rnglists")}
+	d.rowBudget.Store(int64(len(d.line)) / 2)
 	units, err := unitSpans(d.info, d.order, src.role)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -28,6 +29,8 @@ type dwarfData struct {
 	info, abbrev, line, str, ranges, addr []byte
 	lineStr, strOffsets, rnglists         []byte
 	order                                 binary.ByteOrder
+	lookupOnly                            bool         // Options.LookupOnly
+	rowBudget                             atomic.Int64 // rows readLines may still reserve ahead
 	abbrevMu                              sync.Mutex
 	abbrevs                               map[uint64]*abbrevTable
 	abbrevErrs                            map[uint64]error
@@ -149,14 +152,35 @@ func parseAbbrevs(b []byte, off uint64, role string) (*abbrevTable, error) {
 	bad := func(what string) error {
 		return formatErr(role, ".debug_abbrev", int64(r.p), nil, "%s", what)
 	}
-	t := &abbrevTable{}
-	var specs []abbrevAttr // one backing array for the whole table
-	type pending struct {
-		code     uint64
-		a        abbrev
-		from, to int
+	// Count first, so that the table is allocated once.
+	nAbbrevs, nSpecs, maxCode := 0, 0, uint64(0)
+	for c := r; ; {
+		code := c.uleb()
+		if c.bad || code == 0 {
+			break
+		}
+		c.uleb()
+		c.u8()
+		for !c.bad {
+			attr, form := c.uleb(), c.uleb()
+			if attr == 0 && form == 0 {
+				break
+			}
+			if form == formImplicitConst {
+				c.sleb()
+			}
+			nSpecs++
+		}
+		nAbbrevs++
+		maxCode = max(maxCode, code)
 	}
-	var list []pending
+	t := &abbrevTable{}
+	if maxCode < uint64(4*nAbbrevs+64) {
+		t.dense = make([]abbrev, maxCode+1)
+	} else {
+		t.sparse = make(map[uint64]*abbrev, nAbbrevs)
+	}
+	specs := make([]abbrevAttr, 0, nSpecs) // one backing array for the whole table
 	for {
 		code := r.uleb()
 		if r.bad {
@@ -191,23 +215,15 @@ func parseAbbrevs(b []byte, off uint64, role string) (*abbrevTable, error) {
 		if tag > 0xffffffff {
 			return nil, bad(fmt.Sprintf("tag %#x out of range", tag))
 		}
-		list = append(list, pending{code, abbrev{tag: dwarf.Tag(tag), children: children != 0, defined: true, kind: tagKind(dwarf.Tag(tag))}, from, len(specs)})
-	}
-	maxDense := uint64(4*len(list) + 64)
-	for _, p := range list {
-		p.a.attrs = specs[p.from:p.to:p.to]
-		if p.code < maxDense {
-			if p.code >= uint64(len(t.dense)) {
-				t.dense = append(t.dense, make([]abbrev, int(p.code)+1-len(t.dense))...)
+		a := abbrev{tag: dwarf.Tag(tag), children: children != 0, defined: true, kind: tagKind(dwarf.Tag(tag)), attrs: specs[from:len(specs):len(specs)]}
+		if t.dense != nil && code < uint64(len(t.dense)) {
+			t.dense[code] = a
+		} else {
+			if t.sparse == nil {
+				t.sparse = make(map[uint64]*abbrev)
 			}
-			t.dense[p.code] = p.a
-			continue
+			t.sparse[code] = &a
 		}
-		if t.sparse == nil {
-			t.sparse = make(map[uint64]*abbrev)
-		}
-		a := p.a
-		t.sparse[p.code] = &a
 	}
 	return t, nil
 }
@@ -824,4 +840,16 @@ func (d *dwarfData) rnglistx(u *cuData, idx uint64) (uint64, error) {
 	}
 	r := secReader{b: rl, p: int(base + idx*n), end: len(rl)}
 	return base + r.uint(int(n), d.order), nil
+}
+
+// appendGrow is append that doubles a full slice. append grows large
+// slices by about a quarter, copying them a dozen times on the way to the
+// sizes walking a big unit reaches.
+func appendGrow[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		n := make([]T, len(s), 2*len(s)+8)
+		copy(n, s)
+		s = n
+	}
+	return append(s, v)
 }

@@ -632,10 +632,13 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 	// Room for what a unit of this size usually holds, so that the
 	// slices do not grow (and copy) a dozen times.
 	size := int(u.end - u.off)
-	u.subs = make([]subRec, 0, size/128)
-	u.params = make([]paramRec, 0, size/64)
-	u.types = make([]typeRec, 0, size/128)
-	u.typeOffs = make([]dwarf.Offset, 0, size/128)
+	u.subs = make([]subRec, 0, size/80)
+	u.roots = make([]rootRec, 0, size/160)
+	if !d.lookupOnly {
+		u.params = make([]paramRec, 0, size/40)
+		u.types = make([]typeRec, 0, size/64)
+		u.typeOffs = make([]dwarf.Offset, 0, size/64)
+	}
 	ur := d.unitReader(u, u.firstChild)
 	for ur.r.p < ur.r.end {
 		a, at, err := ur.next()
@@ -651,20 +654,31 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 			continue
 		}
 		off := dwarf.Offset(at)
-		switch a.kind {
+		kind := a.kind
+		if d.lookupOnly {
+			// Types, parameters and scopes only name functions in
+			// Function's answers: walk through scopes, skip the rest.
+			switch kind {
+			case kindType, kindParam:
+				kind = kindOther
+			case kindScope:
+				kind = kindBlock
+			}
+		}
+		switch kind {
 		case kindSubprogram, kindScope, kindType:
 			if kept++; kept&1023 == 0 && records.Add(1024) > maxRecords {
 				return formatErr(d.role, ".debug_info", int64(at), ErrLimit, "more than %d subprogram, type and scope entries", maxRecords)
 			}
 		}
-		switch a.kind {
+		switch kind {
 		case kindSubprogram:
 			var e subAttrs
 			if err := ur.subprogram(a, &e); err != nil {
 				return err
 			}
 			idx := int32(len(u.subs))
-			u.subs = append(u.subs, subRec{off: off, name: e.name, linkage: e.linkage, spec: e.spec, origin: e.origin,
+			u.subs = appendGrow(u.subs, subRec{off: off, name: e.name, linkage: e.linkage, spec: e.spec, origin: e.origin,
 				declFile: e.declFile, declLine: e.declLine, scope: cur.scope, params: -1, lastParam: -1})
 			// A subprogram without code below a root (a nested declaration)
 			// owns none of the root's inlined subroutines.
@@ -675,7 +689,7 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 					rs, _ = d.entryRanges(u, &e.pc)
 				}
 				if rs = nonEmpty(rs); len(rs) > 0 {
-					u.roots = append(u.roots, rootRec{sub: idx, ranges: rs, lowPC: e.pc.hasLow})
+					u.roots = appendGrow(u.roots, rootRec{sub: idx, ranges: rs, lowPC: e.pc.hasLow})
 					next.root, next.inline = int32(len(u.roots)-1), -1
 				}
 			}
@@ -706,7 +720,7 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 			if cur.inline >= 0 {
 				depth = root.nodes[cur.inline].depth + 1
 			}
-			root.nodes = append(root.nodes, inlineRec{origin: e.origin, ranges: nonEmpty(rs), parent: cur.inline, depth: depth,
+			root.nodes = appendGrow(root.nodes, inlineRec{origin: e.origin, ranges: nonEmpty(rs), parent: cur.inline, depth: depth,
 				callFile: e.callFile, callLine: e.callLine, callCol: e.callCol, callDisc: e.callDisc, lowPC: e.pc.hasLow})
 			counted++
 			if counted&1023 == 0 && nodes.Add(1024) > maxNodes {
@@ -730,7 +744,7 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 			if cur.paramsOf >= 0 {
 				s := &u.subs[cur.paramsOf]
 				k := int32(len(u.params))
-				u.params = append(u.params, paramRec{next: -1, name: t.name, typ: t.typ, artificial: t.artificial})
+				u.params = appendGrow(u.params, paramRec{next: -1, name: t.name, typ: t.typ, artificial: t.artificial})
 				if s.lastParam >= 0 {
 					u.params[s.lastParam].next = k
 				} else {
@@ -749,11 +763,11 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 				return err
 			}
 			if a.tag != dwarf.TagNamespace {
-				u.typeOffs = append(u.typeOffs, off)
-				u.types = append(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
+				u.typeOffs = appendGrow(u.typeOffs, off)
+				u.types = appendGrow(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
 			}
 			if a.children {
-				u.scopes = append(u.scopes, scopeRec{name: t.name, parent: cur.scope})
+				u.scopes = appendGrow(u.scopes, scopeRec{name: t.name, parent: cur.scope})
 				push(ctx{root: cur.root, inline: cur.inline, scope: int32(len(u.scopes) - 1), paramsOf: -1})
 			}
 		case kindType:
@@ -761,8 +775,8 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 			if err := ur.typeEntry(a, &t); err != nil {
 				return err
 			}
-			u.typeOffs = append(u.typeOffs, off)
-			u.types = append(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
+			u.typeOffs = appendGrow(u.typeOffs, off)
+			u.types = appendGrow(u.types, typeRec{tag: a.tag, name: t.name, typ: t.typ, scope: cur.scope})
 			if a.children {
 				if err := ur.skipChildren(t.sibling); err != nil {
 					return err

@@ -344,7 +344,25 @@ func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
 	}
 	arm := e.f.Machine == elf.EM_ARM || e.f.Machine == elf.EM_AARCH64
 	bo := e.f.ByteOrder
-	var out []symbol
+	// Count the candidates first: the table is mostly data symbols.
+	count := 0
+	for i := uint64(1); i < uint64(len(syms))/entSize; i++ {
+		b := syms[i*entSize:]
+		var info uint8
+		var shndx uint16
+		if entSize == 24 {
+			info, shndx = b[4], bo.Uint16(b[6:])
+		} else {
+			info, shndx = b[12], bo.Uint16(b[14:])
+		}
+		switch elf.SymType(info & 0xf) {
+		case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_NOTYPE:
+			if int(shndx) < len(exec) && exec[shndx] {
+				count++
+			}
+		}
+	}
+	out := make([]symbol, 0, count)
 	file := ""
 	for i := uint64(1); i < uint64(len(syms))/entSize; i++ {
 		b := syms[i*entSize:]

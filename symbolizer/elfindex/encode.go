@@ -48,7 +48,7 @@ type nodeOut struct {
 // encode writes the index: the entries are prepared first, so that every
 // name is known and sorted before IDs are written.
 func (b *builder) encode() ([]byte, error) {
-	names := newNameTable()
+	names := newNameTable(len(b.entries) + len(b.entries)/2)
 	outs := make([]entryOut, len(b.entries))
 	var sc inlineScratch
 	for i, e := range b.entries {
@@ -75,7 +75,17 @@ func (b *builder) encode() ([]byte, error) {
 	}
 	addrs := make([]byte, n*aw)
 	funcs := make([]byte, n*funcRecord)
-	var fdata enc
+	// Room for the records: about 3 bytes a row (4 with checkpoints), the
+	// inline tables, the return addresses and the identities.
+	est := 24 * n
+	for i := range outs {
+		o := &outs[i]
+		est += 4*o.rows.n + 2*len(o.calls)
+		if o.inl != nil {
+			est += 2 + inlineNodeSize*len(o.inl.nodes) + inlineSegSize*len(o.inl.segs)
+		}
+	}
+	fdata := enc{b: make([]byte, 0, est)}
 	for i, e := range b.entries {
 		if wide {
 			binary.LittleEndian.PutUint64(addrs[i*8:], e.start-minAddr)
@@ -118,6 +128,9 @@ func (b *builder) encode() ([]byte, error) {
 	}
 	if wide {
 		flags |= metaAddr64
+	}
+	if b.lookupOnly {
+		flags |= metaLookupOnly
 	}
 	meta.u(flags)
 	meta.u(uint64(n))

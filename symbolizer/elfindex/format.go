@@ -79,8 +79,9 @@ const (
 
 // Meta flags.
 const (
-	metaHasCode = 1 << iota // return addresses were recorded
-	metaAddr64              // addrs holds 8-byte addresses
+	metaHasCode    = 1 << iota // return addresses were recorded
+	metaAddr64                 // addrs holds 8-byte addresses
+	metaLookupOnly             // built with Options.LookupOnly: no parameters or classes
 )
 
 // strtab builds the deduplicated string table.

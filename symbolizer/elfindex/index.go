@@ -290,6 +290,10 @@ func (x *Index) ImageBase() uint64 { return x.imageBase }
 // ReturnAddressAt knows.
 func (x *Index) HasCode() bool { return x.flags&metaHasCode != 0 }
 
+// LookupOnly reports whether the index was built with Options.LookupOnly:
+// lookups are complete, Function's parameters and classes are not.
+func (x *Index) LookupOnly() bool { return x.flags&metaLookupOnly != 0 }
+
 // NumFunctions returns the number of functions.
 func (x *Index) NumFunctions() int { return x.n }
 

@@ -317,8 +317,15 @@ func readLines(d *dwarfData, u *cuData, total *atomic.Int64, maxRows int64) erro
 		his      []uint64
 		spans    [][2]int
 	)
-	if n := (h.end - h.program) / 3; n > 0 {
-		all = make([]row, 0, min(n, 4096))
+	// Reserve room for the rows a program of this length usually has
+	// (about one per three bytes), so that they are not copied as they
+	// grow; all units together reserve no more than .debug_line could
+	// hold, however many units share a program.
+	if n := int64(h.end-h.program) / 3; n > 0 {
+		if d.rowBudget.Add(-n) < 0 {
+			n = min(n, 4096)
+		}
+		all = make([]row, 0, n)
 	}
 	// The state machine.
 	var (
@@ -466,7 +473,7 @@ func readLines(d *dwarfData, u *cuData, total *atomic.Int64, maxRows int64) erro
 			}
 			all = all[:n]
 		}
-		all = append(all, rw)
+		all = appendGrow(all, rw)
 		counted++
 		if counted&1023 == 0 {
 			if total.Add(1024) > maxRows {

@@ -30,7 +30,9 @@ type nameTable struct {
 	final []uint32 // provisional ID → final ID
 }
 
-func newNameTable() *nameTable { return &nameTable{ids: make(map[string]uint32)} }
+func newNameTable(hint int) *nameTable {
+	return &nameTable{ids: make(map[string]uint32, hint), list: make([]string, 0, hint)}
+}
 
 // add returns the provisional ID of s, 0 for "".
 func (t *nameTable) add(s string) uint32 {
@@ -62,7 +64,11 @@ func (t *nameTable) finish() []byte {
 	head := make([]byte, 8+4*nblocks)
 	binary.LittleEndian.PutUint32(head, uint32(len(sorted)))
 	binary.LittleEndian.PutUint32(head[4:], uint32(nblocks))
-	var body enc
+	size := 0
+	for _, s := range t.list {
+		size += len(s)
+	}
+	body := enc{b: make([]byte, 0, size/3+4*len(t.list))} // front-coded names take about a third
 	prev := ""
 	for i, n := range sorted {
 		s := n.s
