@@ -159,7 +159,9 @@ func buildLookupIndex(name string) (*elfindex.Index, error) {
 		return nil, aotsym.Errorf(aotsym.EINVALID, "%v", err)
 	}
 	r := lookupFile{file, fi.Size()}
-	data, _, err := elfindex.Build(r, nil, elfindex.Options{})
+	// The index lives as long as this process: only what lookups answer
+	// from is read (no parameter types or classes, no call sweep).
+	data, _, err := elfindex.Build(r, nil, elfindex.Options{LookupOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
