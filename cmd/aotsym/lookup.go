@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/symbolizer/elfindex"
@@ -123,10 +125,22 @@ func runLookup(cmd *cobra.Command, f *lookupFlags, args []string) error {
 		return out.Flush()
 	}
 	in := bufio.NewReaderSize(cmd.InOrStdin(), 64<<10)
+	var long []byte // a line longer than the buffer
 	for {
-		line, err := in.ReadString('\n')
+		line, err := in.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = in.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		if len(line) > 0 || err == nil {
-			p.line(out, strings.TrimRight(line, "\r\n"))
+			for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+				line = line[:len(line)-1]
+			}
+			p.lineBytes(out, line)
 			if p.json {
 				out.WriteByte('\n')
 			}
@@ -184,7 +198,11 @@ type lookupPrinter struct {
 	noNames                      bool // --functions=none
 	frames                       []elfindex.Frame
 	names                        map[string]string // demangled names
+	recent                       [1024]demangled   // the last demangled names, by address
+	buf, moduleJSON              []byte            // one JSON answer; the module name as JSON
 }
+
+type demangled struct{ in, out string }
 
 // line handles one input: an address (decimal, 0x hex, 0 octal, as
 // llvm-symbolizer reads it), optionally after "CODE"; anything else is
@@ -192,6 +210,27 @@ type lookupPrinter struct {
 // llvm-symbolizer does.
 func (p *lookupPrinter) line(w *bufio.Writer, input string) {
 	addr, ok := parseAddress(input)
+	p.answer(w, addr, ok, input)
+}
+
+// lineBytes is line for a line of standard input, which it does not keep:
+// the address is parsed from the bytes, which become a string only when
+// they are echoed.
+func (p *lookupPrinter) lineBytes(w *bufio.Writer, input []byte) {
+	addr, ok, sure := parseAddressBytes(input)
+	if !sure {
+		p.line(w, string(input))
+		return
+	}
+	if !ok {
+		p.answer(w, 0, false, string(input))
+		return
+	}
+	p.answer(w, addr, true, "")
+}
+
+// answer writes the answer for addr, or for an input that is no address.
+func (p *lookupPrinter) answer(w *bufio.Writer, addr uint64, ok bool, input string) {
 	if !ok {
 		if p.json {
 			w.WriteString(`{"Error":{"Message":`)
@@ -260,37 +299,42 @@ func (p *lookupPrinter) line(w *bufio.Writer, input string) {
 }
 
 func (p *lookupPrinter) writeJSON(w *bufio.Writer, addr uint64, frames []elfindex.Frame) {
-	w.WriteString(`{"Address":"0x`)
-	w.WriteString(strconv.FormatUint(addr, 16))
-	w.WriteString(`","ModuleName":`)
-	writeJSONString(w, p.module)
-	w.WriteString(`,"Symbol":[`)
+	if p.moduleJSON == nil {
+		p.moduleJSON = appendJSONString(nil, p.module)
+	}
+	b := append(p.buf[:0], `{"Address":"0x`...)
+	b = strconv.AppendUint(b, addr, 16)
+	b = append(b, `","ModuleName":`...)
+	b = append(b, p.moduleJSON...)
+	b = append(b, `,"Symbol":[`...)
 	for i, f := range frames {
 		if i > 0 {
-			w.WriteByte(',')
+			b = append(b, ',')
 		}
-		w.WriteString(`{"Column":`)
-		w.WriteString(strconv.Itoa(f.Column))
-		w.WriteString(`,"Discriminator":`)
-		w.WriteString(strconv.Itoa(f.Discriminator))
-		w.WriteString(`,"FileName":`)
-		writeJSONString(w, p.file(f.File))
-		w.WriteString(`,"FunctionName":`)
-		writeJSONString(w, p.name(f.FunctionName))
-		w.WriteString(`,"Line":`)
-		w.WriteString(strconv.Itoa(f.Line))
-		w.WriteString(`,"StartAddress":"`)
+		b = append(b, `{"Column":`...)
+		b = strconv.AppendInt(b, int64(f.Column), 10)
+		b = append(b, `,"Discriminator":`...)
+		b = strconv.AppendInt(b, int64(f.Discriminator), 10)
+		b = append(b, `,"FileName":`...)
+		b = appendJSONString(b, p.file(f.File))
+		b = append(b, `,"FunctionName":`...)
+		b = appendJSONString(b, p.name(f.FunctionName))
+		b = append(b, `,"Line":`...)
+		b = strconv.AppendInt(b, int64(f.Line), 10)
+		b = append(b, `,"StartAddress":"`...)
 		if f.HasStartAddress {
-			w.WriteString("0x")
-			w.WriteString(strconv.FormatUint(f.StartAddress, 16))
+			b = append(b, "0x"...)
+			b = strconv.AppendUint(b, f.StartAddress, 16)
 		}
-		w.WriteString(`","StartFileName":`)
-		writeJSONString(w, p.file(f.StartFile))
-		w.WriteString(`,"StartLine":`)
-		w.WriteString(strconv.Itoa(f.StartLine))
-		w.WriteByte('}')
+		b = append(b, `","StartFileName":`...)
+		b = appendJSONString(b, p.file(f.StartFile))
+		b = append(b, `,"StartLine":`...)
+		b = strconv.AppendInt(b, int64(f.StartLine), 10)
+		b = append(b, '}')
 	}
-	w.WriteString("]}")
+	b = append(b, "]}"...)
+	w.Write(b)
+	p.buf = b
 }
 
 func (p *lookupPrinter) file(f string) string {
@@ -308,7 +352,14 @@ func (p *lookupPrinter) name(s string) string {
 	if !p.demangle || !mangled(s) {
 		return s
 	}
+	// The index hands out the same string for a name while it keeps it
+	// decoded: a direct-mapped table by its address spares hashing it.
+	slot := &p.recent[(uintptr(unsafe.Pointer(unsafe.StringData(s)))>>4)%uintptr(len(p.recent))]
+	if slot.in == s {
+		return slot.out
+	}
 	if d, ok := p.names[s]; ok {
+		*slot = demangled{s, d}
 		return d
 	}
 	d := demangleName(s)
@@ -318,6 +369,7 @@ func (p *lookupPrinter) name(s string) string {
 	if len(p.names) < 1<<16 {
 		p.names[s] = d
 	}
+	*slot = demangled{s, d}
 	return d
 }
 
@@ -416,40 +468,90 @@ func parseAddress(s string) (uint64, bool) {
 	return v, err == nil
 }
 
-// writeJSONString writes s as a JSON string the way llvm's JSON writer
-// does: only quotes, backslashes and control characters are escaped (not
-// < > &, which generic names are full of).
-func writeJSONString(w *bufio.Writer, s string) {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+// parseAddressBytes is parseAddress for ASCII input without allocating;
+// sure is false for input with other bytes (parseAddress splits fields at
+// Unicode spaces too), which the caller parses as a string.
+func parseAddressBytes(b []byte) (addr uint64, ok, sure bool) {
+	for _, c := range b {
+		if c >= 0x80 {
+			return 0, false, false
+		}
 	}
-	w.WriteByte('"')
+	field := func() []byte {
+		for len(b) > 0 && asciiSpace(b[0]) {
+			b = b[1:]
+		}
+		i := 0
+		for i < len(b) && !asciiSpace(b[i]) {
+			i++
+		}
+		f := b[:i]
+		b = b[i:]
+		return f
+	}
+	f := field()
+	if string(f) == "CODE" {
+		f = field()
+	}
+	if len(f) == 0 || bytes.IndexByte(f, '_') >= 0 {
+		return 0, false, true
+	}
+	v, err := strconv.ParseUint(unsafe.String(&f[0], len(f)), 0, 64)
+	return v, err == nil, true
+}
+
+// asciiSpace is strings.Fields's ASCII white space.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// writeJSONString writes s as a JSON string the way llvm's JSON writer
+// does (see appendJSONString).
+func writeJSONString(w *bufio.Writer, s string) {
+	var buf [256]byte
+	w.Write(appendJSONString(buf[:0], s))
+}
+
+// appendJSONString appends s as a JSON string the way llvm's JSON writer
+// does: only quotes, backslashes and control characters are escaped (not
+// < > &, which generic names are full of); invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b0 := len(b)
+	b = append(b, '"')
 	start := 0
+	checked := false // the string is valid UTF-8
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || checked) {
 			continue
 		}
-		w.WriteString(s[start:i])
+		if c >= 0x80 {
+			if checked = utf8.ValidString(s[i:]); checked {
+				continue
+			}
+			// Rare: start over with the string made valid.
+			return appendJSONString(b[:b0], strings.ToValidUTF8(s, "\uFFFD"))
+		}
+		b = append(b, s[start:i]...)
 		switch c {
 		case '"', '\\':
-			w.WriteByte('\\')
-			w.WriteByte(c)
+			b = append(b, '\\', c)
 		case '\n':
-			w.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			w.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case '\t':
-			w.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '\b':
-			w.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case '\f':
-			w.WriteString(`\f`)
+			b = append(b, `\f`...)
 		default:
-			fmt.Fprintf(w, `\u%04x`, c)
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		}
 		start = i + 1
 	}
-	w.WriteString(s[start:])
-	w.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
