@@ -170,7 +170,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, m := range ms {
-		b.Run(m.Variant, func(b *testing.B) {
+		b.Run(filepath.Base(m.Dir), func(b *testing.B) {
 			s, err := OpenStore(b.TempDir())
 			if err != nil {
 				b.Fatal(err)

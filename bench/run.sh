@@ -229,6 +229,20 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# drain waits until the server is idle (under 50 ms of CPU in a second, at
+# most 2 minutes), so that requests still queued from an overloaded attack
+# do not slow the next one down.
+drain() {
+  local i a b
+  for i in $(seq 1 120); do
+    a=$("$BENCH" cpu -pid "$SERVER_PID")
+    sleep 1
+    b=$("$BENCH" cpu -pid "$SERVER_PID")
+    if awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 0.05) }'; then return 0; fi
+  done
+  echo "  (the server was still busy after 2 minutes)"
+}
+
 # attack NAME RATE DURATION URL [VEGETA-FLAGS...]: vegeta posting the
 # 40-frame trace at RATE per second (0: as fast as the given workers go).
 attack() {
@@ -237,6 +251,7 @@ attack() {
   printf 'POST %s\nAccept: application/json\n@%s\n' "$target" "$OUT/inputs/trace40.txt" > "$TMP/targets-$name.txt"
   echo "http $name: vegeta attack -rate=$rate/1s -duration=$dur -timeout=30s $* -targets=TARGETS | vegeta report -type=json  # TARGETS: POST $target, Accept: application/json, @trace40.txt" >> "$OUT/raw/commands.txt"
   local c0 c1
+  drain
   c0=$("$BENCH" cpu -pid "$SERVER_PID")
   vegeta attack -rate="$rate/1s" -duration="$dur" -timeout=30s "$@" -targets="$TMP/targets-$name.txt" \
     | vegeta report -type=json > "$OUT/raw/vegeta-$name.json"
@@ -256,15 +271,17 @@ if phase http || phase profile; then
   "$BENCH" probe -url "$URL" -trace "$OUT/inputs/trace40.txt" -build-id "$BUILD" | tee "$OUT/raw/probe-given.json"
   "$BENCH" probe -url "$URL" -trace "$OUT/inputs/trace40.txt" | tee "$OUT/raw/probe-detected.json"
   if phase http; then
-    attack given "$RATE" "$DURATION" "$URL/v1/symbolicate?build_id=$BUILD"
-    attack detected "$RATE" "$DURATION" "$URL/v1/symbolicate"
-    # Where the p99 target holds on this machine: lower fixed rates, and the
-    # capacity with two requests in flight (a closed loop, no queueing).
+    # Where the p99 target holds on this machine: the capacity with two
+    # requests in flight (a closed loop, no queueing), and lower fixed rates;
+    # then the target's 1,000/s. Each attack starts on an idle server.
+    attack capacity-given 0 "$SWEEP_DURATION" "$URL/v1/symbolicate?build_id=$BUILD" -max-workers=2 -workers=2
+    attack capacity-detected 0 "$SWEEP_DURATION" "$URL/v1/symbolicate" -max-workers=2 -workers=2
     for r in $SWEEP; do
       attack "detected-at-$r" "$r" "$SWEEP_DURATION" "$URL/v1/symbolicate"
     done
-    attack capacity-given 0 "$SWEEP_DURATION" "$URL/v1/symbolicate?build_id=$BUILD" -max-workers=2 -workers=2
-    attack capacity-detected 0 "$SWEEP_DURATION" "$URL/v1/symbolicate" -max-workers=2 -workers=2
+    attack given "$RATE" "$DURATION" "$URL/v1/symbolicate?build_id=$BUILD"
+    attack detected "$RATE" "$DURATION" "$URL/v1/symbolicate"
+    drain
     echo "http batch: POST /v1/symbolicate/batch with 1000 traces, build detected, $BATCH_REPS requests" >> "$OUT/raw/commands.txt"
     "$BENCH" batch -url "$URL" -body "$TMP/batch1000.json" -reps "$BATCH_REPS" | tee "$OUT/raw/batch.jsonl"
   fi
@@ -273,11 +290,14 @@ if phase http || phase profile; then
     log "profile: CPU of aotsym-pprof under the same load, and of the index build"
     start_server "$TMP/aotsym-pprof" "$TMP/http-data" "$TMP/serve-pprof.log" AOTSYM_BENCH_PPROF=127.0.0.1:0
     PPROF=$(sed -n 's/.*"msg":"pprof","addr":"\([^"]*\)".*/\1/p' "$TMP/serve-pprof.log" | head -1)
+    # A closed loop of two clients keeps the server busy without a queue, so
+    # the profile shows the work of a request, not a backlog.
     for how in detected given; do
       target=$URL/v1/symbolicate
       [ "$how" = given ] && target="$target?build_id=$BUILD"
       printf 'POST %s\nAccept: application/json\n@%s\n' "$target" "$OUT/inputs/trace40.txt" > "$TMP/targets-prof.txt"
-      vegeta attack -rate="$RATE/1s" -duration="$((PROFILE_SECONDS + 4))s" -timeout=30s -targets="$TMP/targets-prof.txt" \
+      echo "profile $how: vegeta attack -rate=0 -max-workers=2 -workers=2 -duration=$((PROFILE_SECONDS + 4))s while fetching /debug/pprof/profile?seconds=$PROFILE_SECONDS" >> "$OUT/raw/commands.txt"
+      vegeta attack -rate=0 -max-workers=2 -workers=2 -duration="$((PROFILE_SECONDS + 4))s" -timeout=30s -targets="$TMP/targets-prof.txt" \
         | vegeta report -type=json > "$OUT/raw/vegeta-profiled-$how.json" &
       VEG=$!
       PIDS+=("$VEG")
