@@ -2,9 +2,9 @@
 # bench/run.sh: aotsym against the tools users would otherwise use, in one run
 # on the same inputs (issue 12). Every number in BENCHMARKS.md comes from here.
 #
-#   bench/run.sh            full run (about 20 minutes on 2 cores)
+#   bench/run.sh            full run (7 to 10 minutes on 2 cores)
 #   bench/run.sh --quick    smoke run: 1 repetition, 1,000 addresses, 5 s of
-#                           load, 1 and 100 stored builds (about 3 minutes)
+#                           load, 1 and 100 stored builds (about 1 minute)
 #   bench/run.sh --out DIR  write the results to DIR
 #                           (default bench/results/<UTC time>[-quick])
 #   bench/run.sh --only lookup,ingest
@@ -93,6 +93,7 @@ VARIANTS=$(cd $CORPUS && for d in */cases.json; do dirname "$d"; done)
   echo "vegeta: $(go version -m "$(command -v vegeta)" 2>/dev/null | awk '$1=="mod"{print $3}')"
   echo "nproc: $(nproc)"
   echo "loadavg at start: $(cat /proc/loadavg)"
+  echo; echo "--- work tree against the commit (git status --short)"; git status --short 2>/dev/null | grep -v '^?? bench/results/' || true
   echo; echo "--- lscpu"; lscpu
   echo; echo "--- free -m"; free -m
 } > "$OUT/machine.txt"
