@@ -3,8 +3,6 @@ package elfindex
 import (
 	"debug/elf"
 	"encoding/binary"
-
-	"golang.org/x/arch/x86/x86asm"
 )
 
 // Return addresses. A stack frame's address is a return address (the
@@ -22,10 +20,11 @@ func canFindCalls(m elf.Machine) bool {
 // callEnds appends to out the address just past every call instruction in
 // code, whose first byte is at addr.
 //
-// x86-64 is disassembled linearly from the function's start (instruction
-// lengths vary, so only a sweep from a known boundary finds them): CALL in
-// all its forms (E8 rel32, FF /2 with any ModRM/SIB/displacement, REX and
-// prefixes). A byte that does not decode is skipped, as objdump does.
+// x86-64 is swept linearly from the function's start (instruction lengths
+// vary, so only a sweep from a known boundary finds them) with x86Len,
+// which decodes lengths only: CALL in all its forms (E8 rel32, FF /2 and
+// /3 with any ModRM/SIB/displacement, REX and prefixes). A byte that does
+// not decode is skipped, as objdump does.
 //
 // arm64 instructions are 4 bytes and aligned: BL, BLR, and the pointer-
 // authenticating BLRAA, BLRAAZ, BLRAB, BLRABZ.
@@ -33,13 +32,13 @@ func callEnds(m elf.Machine, code []byte, addr uint64, out []uint64) []uint64 {
 	switch m {
 	case elf.EM_X86_64:
 		for off := 0; off < len(code); {
-			inst, err := x86asm.Decode(code[off:], 64)
-			if err != nil || inst.Len <= 0 {
+			n, call := x86Len(code[off:])
+			if n <= 0 {
 				off++
 				continue
 			}
-			off += inst.Len
-			if inst.Op == x86asm.CALL || inst.Op == x86asm.LCALL {
+			off += n
+			if call {
 				out = append(out, addr+uint64(off))
 			}
 		}
