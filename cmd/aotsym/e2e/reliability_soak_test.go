@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,6 +138,7 @@ func TestReliabilitySoak(t *testing.T) {
 	}
 	t.Logf("soak: %s at %d/s: %d requests, success %.4f, codes %v, p50 %s, p90 %s, p99 %s, max %s, throughput %.1f/s",
 		duration, rate, rep.Requests, rep.Success, rep.StatusCodes, ms(rep.Latencies.P50), ms(rep.Latencies.P90), ms(rep.Latencies.P99), ms(rep.Latencies.Max), rep.Throughput)
+	logPerTarget(t, vegeta, results)
 	var rss []string
 	for _, s := range series {
 		rss = append(rss, fmt.Sprintf("%.0fs %.1f", s.at.Seconds(), float64(s.mem.rss)/(1<<20)))
@@ -163,5 +165,43 @@ func TestReliabilitySoak(t *testing.T) {
 	}
 	if during := srv.logs.String()[logsBefore:]; strings.Contains(during, `"level":"ERROR"`) {
 		t.Errorf("the server logged errors during the soak:\n%s", clip([]byte(during)))
+	}
+}
+
+// logPerTarget logs p50 and p99 of each kind of request of the run.
+func logPerTarget(t *testing.T, vegeta, results string) {
+	out, err := exec.Command(vegeta, "encode", "-to", "json", results).Output()
+	if err != nil {
+		t.Logf("vegeta encode: %v", err)
+		return
+	}
+	lat := map[string][]int64{}
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		var r struct {
+			Method, URL string
+			Latency     int64
+		}
+		if json.Unmarshal(line, &r) != nil {
+			continue
+		}
+		path := r.URL[strings.Index(r.URL[len("http://"):], "/")+len("http://"):]
+		if i := strings.Index(path, "?"); i >= 0 {
+			path = path[:i] + "?build_id=…"
+		}
+		if strings.HasPrefix(path, "/v1/builds/") {
+			path = "/v1/builds/{id}"
+		}
+		k := r.Method + " " + path
+		lat[k] = append(lat[k], r.Latency)
+	}
+	keys := make([]string, 0, len(lat))
+	for k := range lat {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		l := lat[k]
+		slices.Sort(l)
+		t.Logf("soak %s: %d requests, p50 %s, p99 %s, max %s", k, len(l), ms(l[len(l)/2]), ms(l[len(l)*99/100]), ms(l[len(l)-1]))
 	}
 }
