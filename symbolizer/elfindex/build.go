@@ -142,6 +142,8 @@ type builder struct {
 	cuIdx  []seqRef // every compile unit range by lo
 
 	rowBuf, cpBuf, inlBuf []byte // reused while writing entries
+
+	callsDone chan error // the call sweep's outcome, once b.calls is complete
 }
 
 // entry is one function of the table being built.
@@ -247,13 +249,23 @@ func (b *builder) build() ([]byte, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	if b.code != nil {
-		if err := b.findCalls(); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.check(); err != nil {
-		return nil, err
+	// The call sweep runs on one core while the encoder prepares the
+	// entries on the other; encode waits for it before it writes them.
+	b.callsDone = make(chan error, 1)
+	if b.code == nil {
+		b.callsDone <- nil
+	} else {
+		go func() {
+			var err error
+			defer func() {
+				if p := recover(); p != nil {
+					recoveredPanics.Add(1)
+					err = formatErr(b.code.role, ".text", -1, nil, "cannot disassemble the code (%v)", p)
+				}
+				b.callsDone <- err
+			}()
+			err = b.findCalls()
+		}()
 	}
 	return b.encode()
 }
@@ -355,6 +367,54 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
+// radixOrder returns the order that sorts keys, stable: a least
+// significant digit radix sort, a byte at a time, skipping the bytes all
+// keys share.
+func radixOrder(keys []uint64) []int32 {
+	idx := make([]int32, len(keys))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	if len(keys) < 2 {
+		return idx
+	}
+	tmp := make([]int32, len(keys))
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for _, k := range keys {
+			count[k>>shift&0xff]++
+		}
+		if count[keys[0]>>shift&0xff] == len(keys) {
+			continue // every key has this byte
+		}
+		pos := 0
+		for d := range count {
+			c := count[d]
+			count[d] = pos
+			pos += c
+		}
+		for _, i := range idx {
+			d := keys[i] >> shift & 0xff
+			tmp[count[d]] = i
+			count[d]++
+		}
+		idx, tmp = tmp, idx
+	}
+	return idx
+}
+
+// nextStart returns the lower of syms[i]'s and dws[j]'s addresses (either
+// may be past its end).
+func nextStart[D any](syms []symbol, i int, dws []D, j int, start func(D) uint64) uint64 {
+	switch {
+	case i == len(syms):
+		return start(dws[j])
+	case j == len(dws):
+		return syms[i].value
+	}
+	return min(syms[i].value, start(dws[j]))
+}
+
 // execAt returns the executable section holding addr.
 func (b *builder) execAt(addr uint64) (execRange, bool) {
 	i := sort.Search(len(b.exec), func(i int) bool { return b.exec[i].end > addr })
@@ -368,15 +428,6 @@ func (b *builder) execAt(addr uint64) (execRange, bool) {
 // one entry per start address, sorted, each with its end, its enclosing
 // entry (if nested) and its DWARF subprogram.
 func (b *builder) makeEntries() error {
-	byStart := make(map[uint64]*entry)
-	get := func(a uint64) *entry {
-		e := byStart[a]
-		if e == nil {
-			e = &entry{start: a, end: a, parent: -1}
-			byStart[a] = e
-		}
-		return e
-	}
 	codeAddr := func(a uint64) bool {
 		if len(b.exec) == 0 {
 			return true
@@ -384,12 +435,32 @@ func (b *builder) makeEntries() error {
 		_, ok := b.execAt(a)
 		return ok
 	}
+	// The symbols and the DWARF ranges in code, each by address (stable:
+	// in table order, resp. DWARF order, at one address), then merged.
+	var keys []uint64
 	for _, s := range b.syms {
 		if codeAddr(s.value) {
-			e := get(s.value)
-			e.syms = append(e.syms, s)
+			keys = append(keys, s.value)
 		}
 	}
+	syms := make([]symbol, 0, len(keys))
+	{
+		inCode := make([]int32, 0, len(keys))
+		for i, s := range b.syms {
+			if codeAddr(s.value) {
+				inCode = append(inCode, int32(i))
+			}
+		}
+		for _, k := range radixOrder(keys) {
+			syms = append(syms, b.syms[inCode[k]])
+		}
+	}
+	type dwarfStart struct {
+		start, end uint64
+		root       *rootRec
+		unit       *cuData
+	}
+	var dws []dwarfStart
 	if b.di != nil {
 		for _, u := range b.di.units {
 			for ri := range u.roots {
@@ -399,28 +470,59 @@ func (b *builder) makeEntries() error {
 					if !codeAddr(r[0]) {
 						continue // a discarded function (address 0 or a tombstone)
 					}
-					e := get(r[0])
-					if e.root == nil {
-						e.root, e.unit, e.dwarfEnd = root, u, r[1]
-					}
+					dws = append(dws, dwarfStart{r[0], r[1], root, u})
 				}
 			}
 		}
 	}
-	if len(byStart) > b.lim.MaxFunctions {
-		return formatErr(b.main.role, "", -1, ErrLimit, "%d functions, over the limit of %d", len(byStart), b.lim.MaxFunctions)
+	keys = keys[:0]
+	for _, d := range dws {
+		keys = append(keys, d.start)
 	}
-	all := make([]*entry, 0, len(byStart))
-	for _, e := range byStart {
+	sorted := make([]dwarfStart, 0, len(dws))
+	for _, k := range radixOrder(keys) {
+		sorted = append(sorted, dws[k])
+	}
+	dws = sorted
+	n := 0
+	for i, j := 0, 0; i < len(syms) || j < len(dws); n++ {
+		a := nextStart(syms, i, dws, j, func(d dwarfStart) uint64 { return d.start })
+		for i < len(syms) && syms[i].value == a {
+			i++
+		}
+		for j < len(dws) && dws[j].start == a {
+			j++
+		}
+	}
+	if n > b.lim.MaxFunctions {
+		return formatErr(b.main.role, "", -1, ErrLimit, "%d functions, over the limit of %d", n, b.lim.MaxFunctions)
+	}
+	pool := make([]entry, n)
+	all := make([]*entry, n)
+	for i, j, k := 0, 0, 0; k < n; k++ {
+		a := nextStart(syms, i, dws, j, func(d dwarfStart) uint64 { return d.start })
+		e := &pool[k]
+		*e = entry{start: a, parent: -1}
+		from := i
+		for i < len(syms) && syms[i].value == a {
+			i++
+		}
+		e.syms = syms[from:i:i]
+		if j < len(dws) && dws[j].start == a {
+			// The first subprogram in DWARF order that starts here.
+			e.root, e.unit, e.dwarfEnd = dws[j].root, dws[j].unit, dws[j].end
+			for j < len(dws) && dws[j].start == a {
+				j++
+			}
+		}
 		e.end = e.dwarfEnd
 		for _, s := range e.syms {
 			if end := s.value + s.size; end > e.end && end > s.value {
 				e.end = end
 			}
 		}
-		all = append(all, e)
+		all[k] = e
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].start < all[j].start })
 	// A symbol of size 0 (and no DWARF) runs to the next function or the end
 	// of its section, as llvm-symbolizer reads it.
 	kept := all[:0]
@@ -647,8 +749,8 @@ func (b *builder) rowsFor(e *entry) rowSpan {
 		return rowSpan{}
 	}
 	rs := s.rows
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].addr >= e.start })
-	j := i + sort.Search(len(rs)-i, func(k int) bool { return rs[i+k].addr >= e.end })
+	i := firstRowAt(rs, e.start)
+	j := i + firstRowAt(rs[i:], e.end)
 	span := rowSpan{u: u, rows: rs[i:j:j]}
 	if (i == len(rs) || rs[i].addr > e.start) && i > 0 && e.parent >= 0 && rs[i-1].addr >= b.entries[e.parent].start {
 		span.lead, span.hasLead = rs[i-1], true
@@ -679,16 +781,36 @@ func (b *builder) rowFile(u *cuData, f uint32) uint32 {
 	return b.di.fileID(u, int32(f))
 }
 
+// firstRowAt returns the index of the first row at or after addr.
+func firstRowAt(rs []row, addr uint64) int {
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); rs[m].addr < addr {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
 // findSeq picks the sequence of seqs (sorted by lo) that answers for
 // [start, end): one with a row at start, else one containing start, else the
 // first that overlaps.
 func findSeq(seqs []sequence, start, end uint64) *sequence {
-	i := sort.Search(len(seqs), func(i int) bool { return seqs[i].lo > start })
+	i, hi := 0, len(seqs) // the first sequence starting after start
+	for i < hi {
+		if m := int(uint(i+hi) >> 1); seqs[m].lo <= start {
+			i = m + 1
+		} else {
+			hi = m
+		}
+	}
 	var containing *sequence
 	for j := i - 1; j >= 0 && j >= i-64; j-- {
 		s := &seqs[j]
 		if s.hi > start {
-			k := sort.Search(len(s.rows), func(k int) bool { return s.rows[k].addr >= start })
+			k := firstRowAt(s.rows, start)
 			if k < len(s.rows) && s.rows[k].addr == start {
 				return s
 			}

@@ -59,10 +59,17 @@ func (b *builder) encode() ([]byte, error) {
 		}
 		b.prepare(&outs[i], e, names, &sc)
 	}
+	if err := <-b.callsDone; err != nil {
+		return nil, err
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	b.addCalls(outs)
 	nameSec := names.finish()
 
 	st := newStrtab()
-	params := &paramTable{off: make(map[string]uint32)}
+	params := newParamTable()
 	n := len(b.entries)
 	var minAddr, maxAddr uint64
 	if n > 0 {
@@ -155,18 +162,26 @@ func (b *builder) encode() ([]byte, error) {
 // comes first: sized before size 0, FUNC before NOTYPE, longer names, then
 // alphabetical.
 func nameOrder(syms []symbol) {
-	sort.SliceStable(syms, func(i, j int) bool {
-		a, c := syms[i], syms[j]
+	if len(syms) < 2 {
+		return
+	}
+	slices.SortStableFunc(syms, func(a, c symbol) int {
 		if (a.size > 0) != (c.size > 0) {
-			return a.size > 0
+			if a.size > 0 {
+				return -1
+			}
+			return 1
 		}
 		if (a.typ == elf.STT_NOTYPE) != (c.typ == elf.STT_NOTYPE) {
-			return c.typ == elf.STT_NOTYPE
+			if c.typ == elf.STT_NOTYPE {
+				return -1
+			}
+			return 1
 		}
 		if len(a.name) != len(c.name) {
-			return len(a.name) > len(c.name)
+			return cmp.Compare(len(c.name), len(a.name))
 		}
-		return a.name < c.name
+		return strings.Compare(a.name, c.name)
 	})
 }
 
@@ -257,7 +272,16 @@ func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScr
 			o.flags |= fInline
 		}
 	}
-	if b.stats.HasCode {
+}
+
+// addCalls gives the entries their return addresses, once the sweep is
+// done.
+func (b *builder) addCalls(outs []entryOut) {
+	if !b.stats.HasCode {
+		return
+	}
+	for i, e := range b.entries {
+		o := &outs[i]
 		o.flags |= fCalls
 		lo := sort.Search(len(b.calls), func(i int) bool { return b.calls[i] > e.start })
 		hi := sort.Search(len(b.calls), func(i int) bool { return b.calls[i] > e.end })

@@ -3,7 +3,8 @@ package elfindex
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"hash/maphash"
+	"slices"
 	"strings"
 )
 
@@ -153,16 +154,41 @@ func writeIndex(secs []section) ([]byte, error) {
 	return out, nil
 }
 
-// paramTable deduplicates parameter lists.
+// paramTable deduplicates parameter lists, found by a hash of their
+// strings.
 type paramTable struct {
-	e   enc
-	off map[string]uint32
+	e    enc
+	seed maphash.Seed
+	off  map[uint64][]paramList
+}
+
+type paramList struct {
+	types, names []string
+	off          uint32
+}
+
+func newParamTable() *paramTable {
+	return &paramTable{seed: maphash.MakeSeed(), off: make(map[uint64][]paramList)}
 }
 
 func (p *paramTable) add(t *strtab, types, names []string) uint32 {
-	key := strings.Join(types, "\x00") + "\x01" + strings.Join(names, "\x00")
-	if o, ok := p.off[key]; ok {
-		return o
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	for _, list := range [2][]string{types, names} {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(list)))
+		h.Write(n[:])
+		for _, s := range list {
+			binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+			h.Write(n[:])
+			h.WriteString(s)
+		}
+	}
+	key := h.Sum64()
+	for _, l := range p.off[key] {
+		if slices.Equal(l.types, types) && slices.Equal(l.names, names) {
+			return l.off
+		}
 	}
 	o := uint32(len(p.e.b))
 	p.e.u(uint64(len(types)))
@@ -174,15 +200,6 @@ func (p *paramTable) add(t *strtab, types, names []string) uint32 {
 		}
 		p.e.str(t, name)
 	}
-	p.off[key] = o
+	p.off[key] = append(p.off[key], paramList{types, names, o})
 	return o
-}
-
-func sortedKeys[M ~map[K]V, K ~string, V any](m M) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
 }
