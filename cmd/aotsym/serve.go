@@ -16,11 +16,10 @@ import (
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api"
 	"github.com/aotsym/aotsym/api/web"
+	"github.com/aotsym/aotsym/internal/service"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aotsym/aotsym/store/s3"
-	"github.com/aotsym/aotsym/symbolizer"
-	"github.com/aotsym/aotsym/symbolizer/elfindex"
 	"github.com/aotsym/aotsym/symbolizer/trace"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -271,7 +270,7 @@ func webPage() fs.FS { return web.FS() }
 // openBackend opens the store named by the flags, with the symbolizer's
 // indexer, and the resolver over it with its cache of opened indexes.
 func openBackend(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, api.Symbolicator, error) {
-	ix := storeIndexer{}
+	ix := service.Indexer()
 	var st store.Store
 	if cfg.storeURL != "" {
 		s, err := s3.Open(ctx, cfg.storeURL, cfg.data, ix, s3.Options{MaxSize: int64(cfg.maxUpload), Logger: log})
@@ -286,97 +285,6 @@ func openBackend(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.
 		}
 		st = s
 	}
-	cache := symbolizer.NewCache(int64(cfg.cache), st.Index)
-	res := symbolizer.NewResolver(storeSource{st: st, cache: cache})
 	limits := trace.Limits{MaxBytes: int(cfg.maxBody), MaxFrames: cfg.maxFrames}
-	return st, &resolverAdapter{r: res, cache: cache, limits: limits}, nil
+	return st, service.New(st, int64(cfg.cache), limits).API(), nil
 }
-
-// storeIndexer adapts the symbolizer's Indexer to store.Indexer.
-type storeIndexer struct{ ix symbolizer.Indexer }
-
-func (s storeIndexer) Inspect(r io.ReaderAt, size int64) (store.ELFInfo, error) {
-	in, err := s.ix.Inspect(r, size)
-	if err != nil {
-		return store.ELFInfo{}, err
-	}
-	return store.ELFInfo{BuildID: in.BuildID, Arch: in.Arch, HasDebug: in.HasDebug, HasCode: in.HasCode}, nil
-}
-
-func (s storeIndexer) Build(ctx context.Context, debug, exe store.SizedReaderAt) (store.IndexResult, error) {
-	// A nil store.SizedReaderAt must reach elfindex as a nil interface.
-	var d, e elfindex.SizedReaderAt
-	if debug != nil {
-		d = debug
-	}
-	if exe != nil {
-		e = exe
-	}
-	res, err := s.ix.Build(ctx, d, e)
-	if err != nil {
-		return store.IndexResult{}, err
-	}
-	return store.IndexResult{Data: res.Data, Functions: res.Functions, LineRows: res.LineRows, HasCode: res.HasCode}, nil
-}
-
-func (s storeIndexer) Version() int { return s.ix.Version() }
-
-// storeSource is the resolver's view of the store: metadata from the store,
-// opened indexes from the cache.
-type storeSource struct {
-	st    store.Store
-	cache *symbolizer.Cache
-}
-
-func (s storeSource) Open(ctx context.Context, id aotsym.BuildID) (*symbolizer.Build, error) {
-	return s.cache.Get(ctx, id)
-}
-
-func (s storeSource) Get(ctx context.Context, id aotsym.BuildID) (aotsym.Build, error) {
-	return s.st.Get(ctx, id)
-}
-
-func (s storeSource) FindByTags(ctx context.Context, tags map[string]string) (aotsym.Build, error) {
-	return s.st.FindByTags(ctx, tags)
-}
-
-func (s storeSource) List(ctx context.Context, limit int) ([]aotsym.Build, error) {
-	return s.st.List(ctx, store.ListOptions{Limit: limit})
-}
-
-// resolverAdapter is the api.Symbolicator over the symbolizer's Resolver.
-type resolverAdapter struct {
-	r      *symbolizer.Resolver
-	cache  *symbolizer.Cache
-	limits trace.Limits
-}
-
-func (a *resolverAdapter) options(o api.SymbolicateOptions) symbolizer.Options {
-	opts := symbolizer.Options{Limits: a.limits}
-	if o.How == "tags" {
-		opts.Tags = o.Tags // the resolver finds the newest build and says so
-	} else {
-		opts.BuildID = o.BuildID
-	}
-	return opts
-}
-
-func (a *resolverAdapter) Symbolicate(ctx context.Context, input []byte, o api.SymbolicateOptions) (*api.Symbolicated, error) {
-	res, err := a.r.Symbolicate(ctx, input, a.options(o))
-	if err != nil {
-		return nil, err
-	}
-	return &api.Symbolicated{Trace: res.Trace, Text: res.Text}, nil
-}
-
-func (a *resolverAdapter) ResolveFrame(ctx context.Context, frame string, o api.SymbolicateOptions) (aotsym.FrameResult, error) {
-	return a.r.ResolveFrame(ctx, frame, a.options(o))
-}
-
-func (a *resolverAdapter) CacheStats() api.CacheStats {
-	st := a.cache.Stats()
-	return api.CacheStats{Hits: uint64(st.Hits), Misses: uint64(st.Misses), Bytes: st.Bytes, Entries: st.Builds}
-}
-
-// Forget drops a build's opened index after it was deleted or got a new file.
-func (a *resolverAdapter) Forget(id aotsym.BuildID) { a.cache.Remove(id) }

@@ -2,17 +2,15 @@ package lambda
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api"
 	"github.com/aotsym/aotsym/api/client"
+	"github.com/aotsym/aotsym/internal/service"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/s3"
-	"github.com/aotsym/aotsym/symbolizer"
-	"github.com/aotsym/aotsym/symbolizer/elfindex"
 	"github.com/aotsym/aotsym/symbolizer/trace"
 )
 
@@ -84,19 +82,16 @@ func (b serverBackend) Builds(ctx context.Context, limit int) ([]aotsym.Build, e
 func (serverBackend) Close() error { return nil }
 
 // StoreBackend resolves against a store opened in this process, with the
-// symbolizer's cache of opened indexes; it is also the api.Symbolicator of
-// the API on Lambda.
+// symbolizer's cache of opened indexes (package service, as `aotsym serve`
+// wires it); it is also the api.Symbolicator of the API on Lambda.
 type StoreBackend struct {
-	Store  store.Store
-	cache  *symbolizer.Cache
-	res    *symbolizer.Resolver
-	limits trace.Limits
+	Store store.Store
+	svc   *service.Service
 }
 
 // NewStoreBackend puts the symbolizer over st with a cache of cacheBytes.
 func NewStoreBackend(st store.Store, cacheBytes int64) *StoreBackend {
-	cache := symbolizer.NewCache(cacheBytes, st.Index)
-	return &StoreBackend{Store: st, cache: cache, res: symbolizer.NewResolver(storeSource{st: st, cache: cache})}
+	return &StoreBackend{Store: st, svc: service.New(st, cacheBytes, trace.Limits{})}
 }
 
 // OpenStoreBackend opens the S3 store at url (s3://BUCKET/PREFIX) with
@@ -111,7 +106,7 @@ func OpenStoreBackend(ctx context.Context, url, dataDir string, cacheBytes, maxU
 }
 
 func (b *StoreBackend) Symbolicate(ctx context.Context, input []byte, c Choice) (*Resolved, error) {
-	r, err := b.res.Symbolicate(ctx, input, symbolizer.Options{BuildID: c.BuildID, Tags: c.Tags, Limits: b.limits})
+	r, err := b.svc.Resolver.Symbolicate(ctx, input, b.svc.Options(c.BuildID, c.Tags))
 	if err != nil {
 		return nil, err
 	}
@@ -127,94 +122,11 @@ func (b *StoreBackend) Builds(ctx context.Context, limit int) ([]aotsym.Build, e
 
 func (b *StoreBackend) Close() error { return b.Store.Close() }
 
-// The api.Symbolicator side, as `aotsym serve` wires it.
-
-func (b *StoreBackend) apiOptions(o api.SymbolicateOptions) symbolizer.Options {
-	opts := symbolizer.Options{Limits: b.limits}
-	if o.How == "tags" {
-		opts.Tags = o.Tags
-	} else {
-		opts.BuildID = o.BuildID
-	}
-	return opts
-}
-
 // APISymbolicator returns the api.Symbolicator over the same resolver.
-func (b *StoreBackend) APISymbolicator() api.Symbolicator { return apiSymbolicator{b} }
-
-type apiSymbolicator struct{ b *StoreBackend }
-
-func (a apiSymbolicator) Symbolicate(ctx context.Context, input []byte, o api.SymbolicateOptions) (*api.Symbolicated, error) {
-	r, err := a.b.res.Symbolicate(ctx, input, a.b.apiOptions(o))
-	if err != nil {
-		return nil, err
-	}
-	return &api.Symbolicated{Trace: r.Trace, Text: r.Text}, nil
-}
-
-func (a apiSymbolicator) ResolveFrame(ctx context.Context, frame string, o api.SymbolicateOptions) (aotsym.FrameResult, error) {
-	return a.b.res.ResolveFrame(ctx, frame, a.b.apiOptions(o))
-}
-
-func (a apiSymbolicator) CacheStats() api.CacheStats {
-	st := a.b.cache.Stats()
-	return api.CacheStats{Hits: uint64(st.Hits), Misses: uint64(st.Misses), Bytes: st.Bytes, Entries: st.Builds}
-}
-
-func (a apiSymbolicator) Forget(id aotsym.BuildID) { a.b.cache.Remove(id) }
-
-// storeSource is the resolver's view of a store: metadata from the store,
-// opened indexes from the cache.
-type storeSource struct {
-	st    store.Store
-	cache *symbolizer.Cache
-}
-
-func (s storeSource) Open(ctx context.Context, id aotsym.BuildID) (*symbolizer.Build, error) {
-	return s.cache.Get(ctx, id)
-}
-
-func (s storeSource) Get(ctx context.Context, id aotsym.BuildID) (aotsym.Build, error) {
-	return s.st.Get(ctx, id)
-}
-
-func (s storeSource) FindByTags(ctx context.Context, tags map[string]string) (aotsym.Build, error) {
-	return s.st.FindByTags(ctx, tags)
-}
-
-func (s storeSource) List(ctx context.Context, limit int) ([]aotsym.Build, error) {
-	return s.st.List(ctx, store.ListOptions{Limit: limit})
-}
+func (b *StoreBackend) APISymbolicator() api.Symbolicator { return b.svc.API() }
 
 // Indexer returns the symbolizer's indexer as a store.Indexer.
-func Indexer() store.Indexer { return storeIndexer{} }
-
-type storeIndexer struct{ ix symbolizer.Indexer }
-
-func (s storeIndexer) Inspect(r io.ReaderAt, size int64) (store.ELFInfo, error) {
-	in, err := s.ix.Inspect(r, size)
-	if err != nil {
-		return store.ELFInfo{}, err
-	}
-	return store.ELFInfo{BuildID: in.BuildID, Arch: in.Arch, HasDebug: in.HasDebug, HasCode: in.HasCode}, nil
-}
-
-func (s storeIndexer) Build(ctx context.Context, debug, exe store.SizedReaderAt) (store.IndexResult, error) {
-	var d, e elfindex.SizedReaderAt // a nil store.SizedReaderAt must arrive as a nil interface
-	if debug != nil {
-		d = debug
-	}
-	if exe != nil {
-		e = exe
-	}
-	res, err := s.ix.Build(ctx, d, e)
-	if err != nil {
-		return store.IndexResult{}, err
-	}
-	return store.IndexResult{Data: res.Data, Functions: res.Functions, LineRows: res.LineRows, HasCode: res.HasCode}, nil
-}
-
-func (s storeIndexer) Version() int { return s.ix.Version() }
+func Indexer() store.Indexer { return service.Indexer() }
 
 // retryable reports whether a failure may go away on its own (the server or
 // the store was unreachable, slow or overloaded), so that the invocation is
