@@ -614,7 +614,9 @@ func (b *builder) findCalls() error {
 			addr uint64
 		}{data[lo:hi], e.start})
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)/64+1))
+	// One core fewer than there are: the encoder prepares the entries on
+	// the other meanwhile.
+	workers := max(1, min(runtime.GOMAXPROCS(0)-1, len(jobs)/64+1))
 	results := make([][]uint64, workers)
 	panics := make([]any, workers)
 	var wg sync.WaitGroup

@@ -99,6 +99,27 @@ var twoByte = [256]uint8{
 	xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM, xM,
 }
 
+// Prefix classes (prefixClass): what a byte is before an opcode.
+const (
+	pNone   = iota // not a prefix: the opcode
+	p66            // operand size
+	p67            // address size
+	pRep           // F2, F3
+	pLegacy        // LOCK, segment overrides
+	pREX           // 40-4F
+)
+
+var prefixClass = func() (t [256]uint8) {
+	t[0x66], t[0x67], t[0xF2], t[0xF3] = p66, p67, pRep, pRep
+	for _, c := range []byte{0xF0, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65} {
+		t[c] = pLegacy
+	}
+	for c := 0x40; c <= 0x4F; c++ {
+		t[c] = pREX
+	}
+	return t
+}()
+
 // x86Len returns the length of the instruction at the start of code (0
 // when it is not a valid 64-bit instruction or is cut off) and whether it
 // is a call: CALL rel32, or CALL/CALLF through a register or memory (FF /2,
@@ -109,32 +130,30 @@ func x86Len(code []byte) (n int, call bool) {
 	opsize16, addr32, rexW := false, false, false
 	var mandatory byte // the last of 66, F2, F3
 	// Legacy prefixes and REX, which counts only right before the opcode.
-	for ; i < len(code) && i < maxLen; i++ {
+	for {
+		if i >= len(code) || i >= maxLen {
+			return 0, false
+		}
 		c := code[i]
-		switch {
-		case c == 0x66:
+		switch prefixClass[c] {
+		case pNone:
+			goto opcode
+		case p66:
 			opsize16, mandatory = true, c
-		case c == 0x67:
+		case p67:
 			addr32 = true
-		case c == 0xF2 || c == 0xF3:
+		case pRep:
 			mandatory = c
-		case c == 0xF0 || c == 0x2E || c == 0x36 || c == 0x3E || c == 0x26 || c == 0x64 || c == 0x65:
-		case c&0xF0 == 0x40:
-			rexW = c&8 != 0
-			if i+1 < len(code) && !isLegacyPrefix(code[i+1]) && code[i+1]&0xF0 != 0x40 {
+		case pREX:
+			if i+1 < len(code) && prefixClass[code[i+1]] == pNone {
+				rexW = c&8 != 0
 				i++
 				goto opcode
 			}
-			rexW = false
-		default:
-			goto opcode
 		}
+		i++
 	}
-	return 0, false
 opcode:
-	if i >= len(code) {
-		return 0, false
-	}
 	op := code[i]
 	i++
 	var kind uint8
@@ -182,56 +201,77 @@ opcode:
 	if opsize16 {
 		immZ = 2
 	}
-	switch kind {
-	case xBad, xPrefix:
-		return 0, false
-	case xNone:
-		return finish(i, 0, maxLen, len(code)), false
-	case xIb:
-		return finish(i, 1, maxLen, len(code)), false
-	case xIw:
-		return finish(i, 2, maxLen, len(code)), false
-	case xIwIb:
-		return finish(i, 3, maxLen, len(code)), false
-	case xIz:
-		return finish(i, immZ, maxLen, len(code)), false
-	case xRel32:
-		n := finish(i, 4, maxLen, len(code))
-		return n, n > 0 && op == 0xE8
-	case xIv:
-		size := immZ
-		if rexW {
-			size = 8
-		}
-		return finish(i, size, maxLen, len(code)), false
-	case xMoffs:
-		if addr32 {
-			return finish(i, 4, maxLen, len(code)), false
-		}
-		return finish(i, 8, maxLen, len(code)), false
-	}
-	// ModRM forms.
-	end, ok := modrmEnd(code, i)
-	if !ok {
-		return 0, false
-	}
 	imm := 0
 	switch kind {
+	case xM:
 	case xMIb:
 		imm = 1
 	case xMIz:
 		imm = immZ
 	case xGrp3b, xGrp3v:
-		if reg := code[i] >> 3 & 7; reg <= 1 { // TEST
+		if i < len(code) && code[i]>>3&7 <= 1 { // TEST
 			imm = 1
 			if kind == xGrp3v {
 				imm = immZ
 			}
 		}
+	case xNone:
+		return finish(i, 0, maxLen, len(code)), false
+	case xIb:
+		return finish(i, 1, maxLen, len(code)), false
+	case xRel32:
+		n := finish(i, 4, maxLen, len(code))
+		return n, n > 0 && op == 0xE8
+	case xIz:
+		return finish(i, immZ, maxLen, len(code)), false
+	case xIv:
+		if rexW {
+			return finish(i, 8, maxLen, len(code)), false
+		}
+		return finish(i, immZ, maxLen, len(code)), false
+	case xIw:
+		return finish(i, 2, maxLen, len(code)), false
+	case xIwIb:
+		return finish(i, 3, maxLen, len(code)), false
+	case xMoffs:
+		if addr32 {
+			return finish(i, 4, maxLen, len(code)), false
+		}
+		return finish(i, 8, maxLen, len(code)), false
+	default: // xBad, xPrefix
+		return 0, false
+	}
+	// ModRM, SIB and displacement (modrmEnd, inline).
+	if i >= len(code) {
+		return 0, false
+	}
+	modrm := code[i]
+	end := i + 1
+	if mod := modrm >> 6; mod != 3 {
+		rm := modrm & 7
+		if rm == 4 {
+			if end >= len(code) {
+				return 0, false
+			}
+			if mod == 0 && code[end]&7 == 5 {
+				end += 4
+			}
+			end++
+		}
+		switch mod {
+		case 0:
+			if rm == 5 {
+				end += 4 // RIP-relative
+			}
+		case 1:
+			end++
+		case 2:
+			end += 4
+		}
 	}
 	n = finish(end, imm, maxLen, len(code))
-	if n > 0 && op == 0xFF {
-		if reg := code[i] >> 3 & 7; reg == 2 || reg == 3 {
+	if op == 0xFF && n > 0 {
+		if reg := modrm >> 3 & 7; reg == 2 || reg == 3 {
 			return n, true
 		}
 	}
