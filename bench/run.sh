@@ -10,6 +10,10 @@
 #   bench/run.sh --only lookup,ingest
 #                           run some phases: lookup warm ingest offline http
 #                           startup profile
+#   bench/run.sh --publish  after a full run, copy it to bench/results/published
+#                           and put its summary.md into BENCHMARKS.md
+#   bench/run.sh --publish-from DIR
+#                           only that, for a full run already made
 #
 # Results: DIR/raw/* (every measurement), DIR/profiles/*, DIR/machine.txt and
 # DIR/summary.md (the tables of BENCHMARKS.md, made by aotsymbench report).
@@ -21,6 +25,8 @@ ROOT=$(pwd)
 QUICK=0
 OUT=""
 ONLY=""
+PUBLISH=0
+PUBLISH_FROM=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -28,11 +34,54 @@ while [ $# -gt 0 ]; do
     --out=*) OUT=${1#--out=} ;;
     --only) ONLY=$2; shift ;;
     --only=*) ONLY=${1#--only=} ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --publish) PUBLISH=1 ;;
+    --publish-from) PUBLISH_FROM=$2; shift ;;
+    --publish-from=*) PUBLISH_FROM=${1#--publish-from=} ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+# publish DIR: the run in DIR becomes the one BENCHMARKS.md shows: a copy in
+# bench/results/published (without the 100,000-address file, which the
+# fixed seed redraws), and its summary.md, headings one level down, between
+# BENCHMARKS.md's results markers.
+publish() {
+  local dir=$1 pub=bench/results/published
+  if ! grep -q '^mode: full' "$dir/machine.txt" || [ ! -s "$dir/summary.md" ]; then
+    echo "bench/run.sh: $dir is not a finished full run (mode: full in machine.txt, and summary.md)" >&2
+    exit 1
+  fi
+  if [ "$(cd "$dir" && pwd)" != "$(cd "$pub" 2>/dev/null && pwd)" ]; then
+    rm -rf "$pub"
+    cp -r "$dir" "$pub"
+    rm -f "$pub/inputs/addrs-100000.txt"
+  fi
+  awk -v f="$pub/summary.md" '
+    /<!-- results:begin -->/ {
+      print
+      n = 0
+      while ((getline l < f) > 0) {
+        if (n++ == 0) continue          # the summary'"'"'s own title
+        if (l ~ /^#/) l = "#" l
+        print l
+      }
+      skip = 1; next
+    }
+    /<!-- results:end -->/ { skip = 0 }
+    !skip { print }' BENCHMARKS.md > BENCHMARKS.md.tmp
+  mv BENCHMARKS.md.tmp BENCHMARKS.md
+  echo "published $dir: bench/results/published and BENCHMARKS.md (check its prose against the new numbers)"
+}
+if [ -n "$PUBLISH_FROM" ]; then
+  publish "$PUBLISH_FROM"
+  exit 0
+fi
+if [ "$PUBLISH" = 1 ] && { [ "$QUICK" = 1 ] || [ -n "$ONLY" ]; }; then
+  echo "bench/run.sh: --publish needs a full run (no --quick, no --only)" >&2
+  exit 2
+fi
 
 if [ "$QUICK" = 1 ]; then
   REPS=1; SIZES="1000"; RATE=1000; DURATION=5s; BUILDS="1 100"; BATCH_REPS=2
@@ -346,3 +395,6 @@ log "report"
 ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null || true
 echo
 echo "results: $OUT (summary.md has the tables)"
+if [ "$PUBLISH" = 1 ]; then
+  publish "$OUT"
+fi

@@ -227,15 +227,44 @@ func thousands(v float64) string {
 func (r *report) build() string {
 	mach, _ := os.ReadFile(r.path("machine.txt"))
 	r.p("# aotsym benchmark run\n\n")
-	r.p("Written by `bench/aotsymbench report` from `%s`. Ratios are aotsym / peer from the same run (below 1: aotsym is faster or smaller). Wall times are min and median of interleaved repetitions; CPU is user + sys (median).\n\n", filepath.Base(r.dir))
+	r.p("Written by `bench/aotsymbench report` from the raw results of one `bench/run.sh` run. Ratios are aotsym / peer from the same run (below 1: aotsym is faster or smaller). Wall times are min and median of interleaved repetitions; CPU is user + sys (median).\n\n")
 	r.p("```\n")
+	section := ""
+	var changed []string
 	for _, l := range strings.Split(string(mach), "\n") {
-		if strings.HasPrefix(l, "---") {
-			break
+		switch {
+		case strings.HasPrefix(l, "--- "):
+			section = strings.Fields(l)[1]
+			continue
+		case l == "":
+			continue
 		}
-		if l != "" {
+		switch section {
+		case "":
 			r.p("%s\n", l)
+		case "work":
+			changed = append(changed, strings.TrimSpace(l))
+		case "lscpu":
+			for _, k := range []string{"Model name:", "CPU(s):", "Thread(s) per core:", "Hypervisor vendor:", "L2 cache:", "L3 cache:"} {
+				if strings.HasPrefix(l, k) {
+					r.p("cpu: %s %s\n", k, strings.TrimSpace(strings.TrimPrefix(l, k)))
+				}
+			}
+			if strings.HasPrefix(l, "loadavg at end:") {
+				r.p("%s\n", l)
+			}
+		case "free":
+			if strings.HasPrefix(l, "Mem:") {
+				f := strings.Fields(l)
+				r.p("memory (free -m): %s MiB total, %s MiB available at start\n", f[1], f[len(f)-1])
+			}
+			if strings.HasPrefix(l, "loadavg at end:") {
+				r.p("%s\n", l)
+			}
 		}
+	}
+	if len(changed) > 0 {
+		r.p("work tree files differing from the commit: %s\n", strings.Join(changed, ", "))
 	}
 	r.p("```\n\n")
 	head := r.b.String()
