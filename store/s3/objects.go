@@ -307,14 +307,15 @@ func (s *Store) deleteObjects(ctx context.Context, rels ...string) {
 	}
 }
 
-// sweep removes objects under files/ and tags/ that no record names, and incomplete
+// sweep removes objects under files/ and tags/ that no record names, presigned
+// uploads under incoming/ that were never completed, and incomplete
 // multipart uploads, once older than OrphanAge. It runs right after a full
 // catalog refresh; anything committed after that refresh is younger than
 // OrphanAge and left alone.
 func (s *Store) sweep(ctx context.Context) error {
 	referenced := s.cat.referenced()
 	cutoff := time.Now().Add(-s.opts.OrphanAge)
-	for _, dir := range []string{"files/", "tags/"} {
+	for _, dir := range []string{"files/", "tags/", "incoming/"} {
 		p := awss3.NewListObjectsV2Paginator(s.client, &awss3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: s.key(dir)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)

@@ -524,7 +524,8 @@ func TestListCost(t *testing.T) {
 
 // TestMultipartAndOrphans checks that a big file goes up in parts, and that
 // Expire removes what killed uploads leave (objects no record names, an
-// incomplete multipart upload) once old enough, and nothing else.
+// incomplete multipart upload, a presigned upload never completed) once old
+// enough, and nothing else.
 func TestMultipartAndOrphans(t *testing.T) {
 	fx := storetest.Fixtures(t)
 	f := fx["webapi"]
@@ -572,11 +573,15 @@ func TestMultipartAndOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A presigned upload nobody completed.
+	if _, err := client.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "incoming/abandoned"), Body: strings.NewReader("half a file")}); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(1100 * time.Millisecond) // S3 times have one-second resolution
 	if gone, err := s.Expire(ctx, 24*time.Hour); err != nil || len(gone) != 0 {
 		t.Fatalf("Expire: %v, %v", gone, err)
 	}
-	if keys := append(objects(t, loc, "files/"+string(g.ID)+"/"), objects(t, loc, "tags/")...); len(keys) != 0 {
+	if keys := append(append(objects(t, loc, "files/"+string(g.ID)+"/"), objects(t, loc, "tags/")...), objects(t, loc, "incoming/")...); len(keys) != 0 {
 		t.Errorf("Expire left the orphans %v", keys)
 	}
 	ups, err := client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
