@@ -639,6 +639,9 @@ func (x *Index) lookup(addr uint64, buf []Frame) Answer {
 	}
 
 	frames := buf
+	if cap(frames)-len(frames) < len(nodes)+1 {
+		frames = append(make([]Frame, 0, len(frames)+len(nodes)+1), frames...)
+	}
 	for _, n := range nodes {
 		fr := Frame{FunctionName: x.names.name(n.nameID), StartFile: x.file(n.declFile), StartLine: clampInt(n.declLine), Inlined: true}
 		if n.low > 0 {
