@@ -450,7 +450,8 @@
     if (f.status === 'ambiguous' && f.candidates && f.candidates.length) {
       main.append(h('ul', { class: 'candidates', 'aria-label': 'candidates' },
         f.candidates.map((c) => h('li', {}, 'at ', c.function || c.symbol || '?',
-          c.file ? [' in ', locationNode(c.file, c.line, fw ? null : link)] : ' (no line)'))));
+          c.file ? [' in ', locationNode(c.file, c.line, fw ? null : link)] : ' (no line)',
+          c.build_id ? h('span', { class: 'cand-build' }, ` (build ${c.build_id.slice(0, 12)})`) : []))));
     }
     // For frames the page could answer, what was printed and the server's
     // note are details, shown with "Show details"; for the others they are
@@ -516,6 +517,15 @@
       case 'named':
         parts.push(h('p', {}, 'Build ', idNode, ', named by a build-id line in the trace.'));
         break;
+      case 'undecided': {
+        const c = b.candidates || [];
+        parts.push(h('p', {}, `No single build: the trace fits ${c.length || 'several'} stored builds equally well. Frames where they all agree are answered; the others list each build's answer.`));
+        if (c.length) {
+          parts.push(h('ul', { class: 'tags', 'aria-label': 'builds the trace fits' },
+            c.map((cid) => h('li', {}, h('span', { class: 'build-id' }, cid)))));
+        }
+        break;
+      }
       default:
         parts.push(h('p', {}, id ? ['Build ', idNode, '.'] : 'No build was chosen.'));
     }
@@ -526,7 +536,9 @@
     if (b.tied && b.tied.length && id) {
       parts.push(h('p', { class: 'note' }, `Build${b.tied.length > 1 ? 's' : ''} ${b.tied.join(', ')} fit the trace just as well (the same code built with other settings?); frames where they disagree are marked ambiguous.`));
     }
-    if (b.note) parts.push(h('details', {}, h('summary', {}, 'How the build was chosen'), h('p', {}, b.note)));
+    // An undecided answer's note says what would decide it: show it at once.
+    if (b.note && b.how === 'undecided') parts.push(h('p', { class: 'note' }, b.note));
+    else if (b.note) parts.push(h('details', {}, h('summary', {}, 'How the build was chosen'), h('p', {}, b.note)));
     buildSummary.replaceChildren(...parts);
   }
 

@@ -193,6 +193,53 @@ func TestBrowser(t *testing.T) {
 		b.screenshot("web-laptop.png", true)
 	})
 
+	// Two builds stored as debug files only, whose code differs but fits the
+	// trace equally: the page says no single build was chosen, lists both,
+	// and names each candidate's build.
+	t.Run("undecided between debug files", func(t *testing.T) {
+		b.t = t
+		net9 := load(t, "net9.0-linux-x64")
+		other := startServer(t, bin, nil)
+		for _, m := range []*corpus.Manifest{net8, net9} {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "app.dbg"), []byte(readFile(t, m.DebugFile())), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			upload(t, bin, other.url, "", dir)
+		}
+		_, js := symbolicate(t, other.url, readFile(t, net9.Path("cloudwatch-constructed/async-chain.log")), "json")
+		var doc struct {
+			Build struct {
+				How        string
+				Candidates []string
+			}
+		}
+		if err := json.Unmarshal(js, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Build.How != "undecided" {
+			t.Skipf("the API decided (%q) between net8 and net9 debug files for this trace; the page case needs an undecided answer", doc.Build.How)
+		}
+		b.open(other.url + "/")
+		b.pasteAndResolve(readFile(t, net9.Path("cloudwatch-constructed/async-chain.log")), "done")
+		s := b.text("build-summary")
+		if !strings.Contains(s, "No single build") {
+			t.Errorf("the build summary does not say that no single build was chosen: %q", s)
+		}
+		for _, id := range doc.Build.Candidates {
+			if !strings.Contains(s, id) {
+				t.Errorf("the build summary does not list candidate build %s: %q", id, s)
+			}
+		}
+		if !strings.Contains(s, "executable") && !strings.Contains(s, "build-id") {
+			t.Errorf("the build summary does not say what would decide it: %q", s)
+		}
+		if n := b.num(`document.querySelectorAll('#trace-view .candidates .cand-build').length`); n == 0 {
+			t.Errorf("no ambiguous frame names its candidates' builds")
+		}
+		b.screenshot("web-undecided.png", true)
+	})
+
 	t.Run("link carries the build", func(t *testing.T) {
 		b.t = t
 		b.open(srv.url + "/?build_id=" + net8.Build.BuildID)
