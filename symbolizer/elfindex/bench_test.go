@@ -177,3 +177,26 @@ func TestIndexSizeVsGSYM(t *testing.T) {
 		t.Errorf("index is %d bytes, larger than llvm-gsymutil's %d", len(x.Bytes()), fi.Size())
 	}
 }
+
+// BenchmarkFunctionWebAPI decodes whole functions (names, parameters,
+// declaration), as matching printed frames did one candidate at a time.
+func BenchmarkFunctionWebAPI(b *testing.B) {
+	x, _ := corpusIndex(b, webAPI(b), false)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Function(i % x.NumFunctions())
+		i += 7919
+	}
+}
+
+// BenchmarkNamesWebAPI decodes only what names each function.
+func BenchmarkNamesWebAPI(b *testing.B) {
+	x, _ := corpusIndex(b, webAPI(b), false)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Names(i % x.NumFunctions())
+		i += 7919
+	}
+}

@@ -63,6 +63,9 @@
 //     declaration when the definition lists none. An artificial parameter
 //     (`this`) is not in Params; HasThis marks it. ParamNames holds the
 //     parameters' names where DWARF gives them.
+//   - Names(i) returns the naming fields alone (Name, Symbol, LinkageName,
+//     ShortName, Class, Aliases) without decoding parameters: the cheap
+//     first test when matching printed frames against many functions.
 //
 // # Lookups
 //

@@ -603,6 +603,40 @@ func (x *Index) Function(i int) Function {
 	return fn
 }
 
+// Names are the fields of Function that name it.
+type Names struct {
+	Name, Symbol, LinkageName, ShortName, Class string
+	Aliases                                     []string
+}
+
+// Names returns what names function i (the same as its Function's fields)
+// without decoding its parameters or declaration: a cheap first test when
+// matching printed frames against many functions. An i out of range gives
+// zero Names.
+func (x *Index) Names(i int) Names {
+	if i < 0 || i >= x.n {
+		return Names{}
+	}
+	f := x.decodeFunc(i)
+	var n Names
+	n.Name, n.LinkageName, n.ShortName, n.Class = x.funcNames(&f)
+	if f.flags&fSym != 0 {
+		n.Symbol = n.Name
+	}
+	if f.flags&fAliases != 0 {
+		d := f.aliases
+		k := d.u()
+		for j := uint64(0); j < k && !d.bad && j < 1<<16; j++ {
+			id := d.u()
+			n.Aliases = append(n.Aliases, x.names.name(id))
+			if id == f.symbolID {
+				n.Symbol = n.Aliases[len(n.Aliases)-1]
+			}
+		}
+	}
+	return n
+}
+
 // Lookup returns the answer at addr: the innermost function, its inlined
 // subroutines and the line of each. Rows never leak across functions: when
 // no row of the function starts at or before addr, NoLine is set instead of

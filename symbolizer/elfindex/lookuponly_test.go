@@ -121,3 +121,44 @@ func rowStarts(x *Index, i int) []uint64 {
 	}
 	return out
 }
+
+// TestNames: Names(i) is exactly the naming fields of Function(i), for
+// every function of every corpus variant and of the C++ programs (classes,
+// aliases, functions without symbols).
+func TestNames(t *testing.T) {
+	var paths []string
+	ms, err := corpus.LoadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		paths = append(paths, m.DebugFile())
+	}
+	for _, b := range compileNative(t) {
+		if b.name == "cpp-O0" || b.name == "cpp-O2" || b.name == "rust-release" {
+			paths = append(paths, b.debug)
+		}
+	}
+	for _, p := range paths {
+		x := buildOpts(t, p, Options{})
+		withAliases, withClass := 0, 0
+		for i := 0; i < x.NumFunctions(); i++ {
+			f, n := x.Function(i), x.Names(i)
+			want := Names{f.Name, f.Symbol, f.LinkageName, f.ShortName, f.Class, f.Aliases}
+			if n.Name != want.Name || n.Symbol != want.Symbol || n.LinkageName != want.LinkageName ||
+				n.ShortName != want.ShortName || n.Class != want.Class || !slices.Equal(n.Aliases, want.Aliases) {
+				t.Fatalf("%s: function %d: Names %+v, Function %+v", p, i, n, want)
+			}
+			if len(n.Aliases) > 0 {
+				withAliases++
+			}
+			if n.Class != "" {
+				withClass++
+			}
+		}
+		if x.Names(-1).Name != "" || x.Names(x.NumFunctions()).Name != "" {
+			t.Errorf("%s: Names out of range is not empty", p)
+		}
+		t.Logf("%s: %d functions, %d with aliases, %d with a class", p, x.NumFunctions(), withAliases, withClass)
+	}
+}
