@@ -106,7 +106,8 @@
 //
 //	meta     uvarints and length-prefixed bytes: ELF machine, arch, build ID,
 //	         Go build ID, debug link, image base, address base, flags (has
-//	         code, 8-byte addresses), function count, file count, then
+//	         code, 8-byte addresses, lookup-only: Options.LookupOnly left
+//	         parameters and classes out), function count, file count, then
 //	         counts of rows, inline nodes, symbols and compile units
 //	addrs    per function, its start − address base: uint32 (uint64 with
 //	         the 8-byte flag); strictly increasing — the one sorted table

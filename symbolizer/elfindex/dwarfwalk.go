@@ -631,7 +631,8 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 	var counted, kept int64
 	// Room for what a unit of this size usually holds, so that the
 	// slices do not grow (and copy) a dozen times.
-	size := int(u.end - u.off)
+	// (At most a million of each: beyond, doubling does.)
+	size := min(int(u.end-u.off), 40<<20)
 	u.subs = make([]subRec, 0, size/80)
 	u.roots = make([]rootRec, 0, size/160)
 	if !d.lookupOnly {

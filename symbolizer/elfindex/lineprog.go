@@ -321,7 +321,7 @@ func readLines(d *dwarfData, u *cuData, total *atomic.Int64, maxRows int64) erro
 	// (about one per three bytes), so that they are not copied as they
 	// grow; all units together reserve no more than .debug_line could
 	// hold, however many units share a program.
-	if n := int64(h.end-h.program) / 3; n > 0 {
+	if n := min(int64(h.end-h.program)/3, 1<<22); n > 0 {
 		if d.rowBudget.Add(-n) < 0 {
 			n = min(n, 4096)
 		}

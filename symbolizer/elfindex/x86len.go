@@ -10,21 +10,21 @@ package elfindex
 // Operand kinds of an opcode: whether a ModRM byte follows and what
 // immediate comes after it.
 const (
-	xBad   = iota // not an instruction in 64-bit mode
-	xNone         // opcode alone
-	xM            // ModRM
-	xMIb          // ModRM, imm8
-	xMIz          // ModRM, imm16/32 (operand size)
-	xIb           // imm8 (or rel8)
-	xIw           // imm16
-	xIz           // imm16/32 (operand size)
-	xRel32        // rel32 (near branches are 32-bit in 64-bit mode)
-	xIv           // imm16/32/64 (MOV r, imm: REX.W gives 64)
-	xMoffs        // 64-bit address (32-bit with 0x67)
-	xIwIb         // ENTER: imm16, imm8
-	xGrp3b        // F6: ModRM, imm8 for TEST (/0, /1)
-	xGrp3v        // F7: ModRM, imm16/32 for TEST (/0, /1)
-	xPrefix       // a legacy prefix, REX, VEX, EVEX or escape: handled apart
+	xBad    = iota // not an instruction in 64-bit mode
+	xNone          // opcode alone
+	xM             // ModRM
+	xMIb           // ModRM, imm8
+	xMIz           // ModRM, imm16/32 (operand size)
+	xIb            // imm8 (or rel8)
+	xIw            // imm16
+	xIz            // imm16/32 (operand size)
+	xRel32         // rel32 (near branches are 32-bit in 64-bit mode)
+	xIv            // imm16/32/64 (MOV r, imm: REX.W gives 64)
+	xMoffs         // 64-bit address (32-bit with 0x67)
+	xIwIb          // ENTER: imm16, imm8
+	xGrp3b         // F6: ModRM, imm8 for TEST (/0, /1)
+	xGrp3v         // F7: ModRM, imm16/32 for TEST (/0, /1)
+	xPrefix        // a legacy prefix, REX, VEX, EVEX or escape: handled apart
 )
 
 // oneByte gives the operand kind of each one-byte opcode.
