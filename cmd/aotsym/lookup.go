@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -91,6 +92,11 @@ func runLookup(cmd *cobra.Command, f *lookupFlags, args []string) error {
 		return usagef("--functions=short is not supported: the index keeps linkage names; use linkage (the default) or none")
 	default:
 		return usagef("--functions %q: want linkage or none", f.functions)
+	}
+	// A one-shot process: collect garbage half as often (a few MB more
+	// at the peak, ~10% less CPU) unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
 	}
 	x, err := buildLookupIndex(f.file)
 	if err != nil {
