@@ -398,3 +398,28 @@ func (x *Index) addrsOffset() int {
 	}
 	return -1
 }
+
+// TestHostileShortBuildID: a GNU build-ID note too short to be a build ID
+// (aotsym's build IDs have 8 to 128 hex digits) is no build ID, so that
+// the index Build writes opens (FuzzBuild found a 1-byte one).
+func TestHostileShortBuildID(t *testing.T) {
+	data := bytes.Clone(readTiny(t, "tiny-dwarf5"))
+	_, s := sectionHeader(t, data, ".note.gnu.build-id")
+	for _, size := range []uint32{1, 3} {
+		bad := patched32(data, int(s.Offset)+4, size) // descsz
+		out, _, err := buildData(bad, Limits{})
+		if err != nil {
+			t.Fatalf("descsz %d: %v", size, err)
+		}
+		x, err := Open(out)
+		if err != nil {
+			t.Fatalf("descsz %d: Build succeeded but Open failed: %v", size, err)
+		}
+		if x.BuildID() != "" {
+			t.Errorf("descsz %d: build ID %q", size, x.BuildID())
+		}
+		if in, _ := Inspect(bytes.NewReader(bad), int64(len(bad))); in.BuildID != "" {
+			t.Errorf("descsz %d: Inspect gives build ID %q", size, in.BuildID)
+		}
+	}
+}

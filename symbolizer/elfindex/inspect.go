@@ -58,7 +58,9 @@ func (e *elfFile) info() Info {
 	}
 	e.notes(func(name string, typ uint32, desc []byte) {
 		switch {
-		case name == "GNU" && typ == ntGNUBuildID && in.BuildID == "" && len(desc) > 0 && len(desc) <= aotsym.MaxBuildIDHex/2:
+		case name == "GNU" && typ == ntGNUBuildID && in.BuildID == "" && 2*len(desc) >= aotsym.MinBuildIDHex && 2*len(desc) <= aotsym.MaxBuildIDHex:
+			// (A note too short to be a build ID is no build ID: an index
+			// must not carry one that Open and the stores refuse.)
 			in.BuildID = aotsym.BuildIDFromBytes(desc)
 		case name == "Go" && typ == 4 && in.GoBuildID == "" && len(desc) <= 1024:
 			in.GoBuildID = string(desc)
