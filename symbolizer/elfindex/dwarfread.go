@@ -105,7 +105,7 @@ type abbrevAttr struct {
 // abbrevTable maps abbreviation codes to abbreviations: a slice for the
 // small dense codes producers use, a map for the rest.
 type abbrevTable struct {
-	dense  []abbrev // by code; tag 0 marks a hole
+	dense  []abbrev // by code; defined is false for a hole
 	sparse map[uint64]*abbrev
 }
 
@@ -463,12 +463,6 @@ func (v attrVal) toInt32(def int32) int32 {
 		return int32(v.v)
 	}
 	return def
-}
-
-// isAddressForm and isConstantForm classify a form as debug/dwarf does
-// for DW_AT_high_pc.
-func isAddressForm(f uint16) bool {
-	return f == formAddr || f == formAddrx || (f >= formAddrx1 && f <= formAddrx4)
 }
 
 // unitReader walks the entries of one unit.

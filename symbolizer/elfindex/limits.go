@@ -78,7 +78,7 @@ func (l Limits) withDefaults() Limits {
 }
 
 // recoveredPanics counts panics that Build caught and turned into errors.
-// Each one is a bug (here or in debug/dwarf) that the fuzz tests report.
+// Each one is a bug that the fuzz tests report.
 var recoveredPanics atomic.Int64
 
 // ErrVersion is wrapped by Open's error for an index written by another

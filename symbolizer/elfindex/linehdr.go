@@ -9,12 +9,11 @@ import (
 
 // File names of a line table, joined the way llvm-symbolizer joins them.
 //
-// debug/dwarf's LineReader joins a file's directory and name with
-// path.Join, which also cleans the result ("std/src/../../backtrace" becomes
-// "backtrace", "./x" becomes "x"). llvm-symbolizer keeps the pieces as
-// written, and so must the index to give the same answers, so the header's
-// directory and file tables are read here (DWARF 2–5), and only the rows
-// come from LineReader.
+// A directory and a name are not cleaned when joined (path.Join would turn
+// "std/src/../../backtrace" into "backtrace" and "./x" into "x"):
+// llvm-symbolizer keeps the pieces as written, and so must the index to
+// give the same answers. The header's directory and file tables are read
+// here (DWARF 2–5); the rows come from the line program (lineprog.go).
 
 // lineSections are the sections a line-table header refers to.
 type lineSections struct {

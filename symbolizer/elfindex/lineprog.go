@@ -9,8 +9,9 @@ import (
 // The line-number program of a compile unit (DWARF 2–5), run straight into
 // the unit's sequences: no row is materialised beyond the one kept. The
 // state machine follows DWARF 5 section 6.2 as debug/dwarf's LineReader
-// runs it (same rows, same file of each row), so that the index is the same
-// as it was when built on that reader.
+// ran it (same rows, same file of each row), so that the index is the same
+// as when it was built on that reader. File names come from lineFileNames
+// (linehdr.go), joined as llvm-symbolizer joins them.
 
 // lineHeader is what running a line program needs from its header.
 type lineHeader struct {
