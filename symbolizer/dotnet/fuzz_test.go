@@ -50,7 +50,7 @@ func FuzzMatch(f *testing.F) {
 // opened table answers lookups within its functions.
 func FuzzOpenTable(f *testing.F) {
 	f.Add(BuildTable(2, func(i int) Method { return Method{Symbol: "app_A__B", Class: "app_A", Name: "B"} }), 2)
-	f.Add([]byte("DNT3\x01\x00\x00\x00"), 1)
+	f.Add([]byte("DNT4\x01\x00\x00\x00"), 1)
 	f.Fuzz(func(t *testing.T, data []byte, n int) {
 		tab, err := OpenTable(data, n)
 		if err != nil {

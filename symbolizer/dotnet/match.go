@@ -24,7 +24,10 @@ type Method struct {
 	HasParams bool
 }
 
-// Query is a printed managed method prepared for matching.
+// Query is a printed managed method prepared for matching. It depends on
+// the printed text alone, so one Query serves every build a trace is
+// resolved against. It is not modified after NewQuery and is safe for
+// concurrent use.
 type Query struct {
 	// Printed is the method as printed, without parameters
 	// (`Ns.Repository`1.Map[TResult]`).
@@ -35,14 +38,20 @@ type Query struct {
 	HasParams bool
 
 	splits []querySplit
+	keys   []uint32 // the hashes of the name-table keys, in Keys' order
 }
 
 type querySplit struct {
 	Split
-	typeSan   []string // Sanitize variants of the type part
-	methodSan []string // Sanitize variants of the method part
-	wellKnown string   // the prefix-less mangled name of a core type, or ""
+	// The Sanitize variants of the type part and of the method part (a
+	// second only when SanitizeUTF16 differs).
+	typeSan, methodSan [2]string
+	nType, nMethod     uint8
+	wellKnown          string // the prefix-less mangled name of a core type, or ""
 }
+
+func (s *querySplit) types() []string   { return s.typeSan[:s.nType] }
+func (s *querySplit) methods() []string { return s.methodSan[:s.nMethod] }
 
 // NewQuery prepares a printed method (trace.Frame's Method, Params and
 // HasParams) for matching.
@@ -50,15 +59,50 @@ func NewQuery(method string, params []aotsym.Param, hasParams bool) *Query {
 	q := &Query{Printed: method, Params: params, HasParams: hasParams}
 	name, generic := CutGenericParams(method)
 	q.Generic = generic
-	for _, s := range Splits(name) {
-		q.splits = append(q.splits, querySplit{
-			Split:     s,
-			typeSan:   sanitizeVariants(s.Type),
-			methodSan: sanitizeVariants(s.Method),
-			wellKnown: wellKnown[s.Type],
-		})
+	splits := Splits(name)
+	if len(splits) == 0 {
+		return q
 	}
+	q.splits = make([]querySplit, len(splits))
+	// Each split's parts are a prefix and a suffix of the name, cut at a
+	// '.', which Sanitize maps to one '_': for an ASCII name, the
+	// sanitized parts are cuts of the sanitized name (unless a part
+	// starts with a digit, which Sanitize prefixes with '_').
+	whole, ascii := "", isASCII(name)
+	if ascii {
+		whole = Sanitize(name)
+		if whole != name && len(whole) != len(name) { // a leading digit
+			ascii = false
+		}
+	}
+	for i, sp := range splits {
+		s := &q.splits[i]
+		s.Split = sp
+		s.wellKnown = wellKnown[sp.Type]
+		if ascii && !isDigit(sp.Type[0]) && !isDigit(sp.Method[0]) {
+			s.typeSan[0], s.nType = whole[:len(sp.Type)], 1
+			s.methodSan[0], s.nMethod = whole[len(sp.Type)+1:], 1
+			continue
+		}
+		s.typeSan, s.nType = sanitizeVariants(sp.Type)
+		s.methodSan, s.nMethod = sanitizeVariants(sp.Method)
+	}
+	n := 0
+	q.eachKey(func(string, string, string) { n++ })
+	q.keys = make([]uint32, 0, n)
+	q.eachKey(func(prefix, method, tail string) {
+		q.keys = append(q.keys, fnvOffset.add(prefix).add(method).add(keyTail).add(tail).sum())
+	})
 	return q
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Splits returns the readings of the query's name as type and method.
@@ -73,7 +117,14 @@ func (q *Query) Splits() []Split {
 // Keys calls yield with every name-table key a matching function may be
 // filed under (see Table).
 func (q *Query) Keys(yield func(key string)) {
-	for _, s := range q.splits {
+	q.eachKey(func(prefix, method, tail string) { yield(prefix + method + keyTail + tail) })
+}
+
+// eachKey calls yield with the parts of every key: prefix + method +
+// keyTail + tail.
+func (q *Query) eachKey(yield func(prefix, method, tail string)) {
+	for i := range q.splits {
+		s := &q.splits[i]
 		var tails [4]string
 		n := 0
 		addTail := func(t string) {
@@ -87,17 +138,28 @@ func (q *Query) Keys(yield func(key string)) {
 				n++
 			}
 		}
-		for _, t := range s.typeSan {
+		for _, t := range s.types() {
 			addTail(TypeTail(t))
 		}
 		if s.wellKnown != "" {
 			addTail(s.wellKnown)
 		}
 		for _, t := range tails[:n] {
-			yield(keyName + s.Method + keyTail + t)
-			for _, m := range s.methodSan {
-				yield(keySanitized + m + keyTail + t)
+			yield(keyName, s.Method, t)
+			for _, m := range s.methods() {
+				yield(keySanitized, m, t)
 			}
+		}
+	}
+}
+
+// Lookup calls yield with every function of the table filed under one of
+// the query's keys (a function filed under several comes as often), until
+// yield returns false. The candidates still need Match.
+func (q *Query) Lookup(t *Table, yield func(fn int) bool) {
+	for _, h := range q.keys {
+		if !t.lookup(h, yield) {
+			return
 		}
 	}
 }
@@ -141,10 +203,21 @@ func (p ParamMatch) String() string {
 
 // Match reports whether m is a function the printed method can name, and how.
 func (q *Query) Match(m *Method) (Match, bool) {
-	for _, s := range q.splits {
-		if mt, ok := q.matchSplit(&s, m); ok {
+	mt, ok := q.MatchName(m)
+	if ok {
+		mt.Params = q.CompareParams(m)
+	}
+	return mt, ok
+}
+
+// MatchName is Match without comparing parameters (Params is
+// ParamsUnknown; m.Params are not used): the cheap first test, for a
+// function whose parameters have not been read yet.
+func (q *Query) MatchName(m *Method) (Match, bool) {
+	for i := range q.splits {
+		s := &q.splits[i]
+		if mt, ok := q.matchSplit(s, m); ok {
 			mt.Split = s.Split
-			mt.Params = q.compareParams(m)
 			return mt, true
 		}
 	}
@@ -163,7 +236,7 @@ func (q *Query) matchSplit(s *querySplit, m *Method) (Match, bool) {
 		// The symbol says whether the method is a generic instantiation;
 		// the printed text says it with [T]. Exported methods
 		// (UnmanagedCallersOnly) have other symbols: no check then.
-		if rest, ok := strings.CutPrefix(m.Symbol, m.Class+"__"); ok {
+		if rest, ok := cutClassPrefix(m.Symbol, m.Class); ok {
 			if !s.matchMethodPart(rest, len(q.Generic) > 0) {
 				return Match{}, false
 			}
@@ -173,12 +246,24 @@ func (q *Query) matchSplit(s *querySplit, m *Method) (Match, bool) {
 	if m.Name != "" && m.Name != s.Method {
 		return Match{}, false
 	}
-	for _, sym := range symbolsOf(m) {
+	for k := -1; k < len(m.Aliases); k++ {
+		sym := m.Symbol
+		if k >= 0 {
+			sym = m.Aliases[k]
+		}
 		if loose, ok := s.matchSymbol(sym, len(q.Generic) > 0); ok {
 			return Match{Loose: loose}, true
 		}
 	}
 	return Match{}, false
+}
+
+// cutClassPrefix cuts `class__` from the front of a symbol.
+func cutClassPrefix(sym, class string) (string, bool) {
+	if len(sym) < len(class)+2 || sym[:len(class)] != class || sym[len(class):len(class)+2] != "__" {
+		return sym, false
+	}
+	return sym[len(class)+2:], true
 }
 
 // matchType compares a mangled type name (from DWARF or a symbol, with its
@@ -198,13 +283,13 @@ func (s *querySplit) matchType(mangled string) (loose, ok bool) {
 	if s.wellKnown != "" && base == s.wellKnown {
 		return false, true
 	}
-	for _, t := range s.typeSan {
+	for _, t := range s.types() {
 		if hasPrefixedSuffix(base, t) {
 			return false, true
 		}
 	}
 	if b, ok := cutDedup(base); ok {
-		for _, t := range s.typeSan {
+		for _, t := range s.types() {
 			if hasPrefixedSuffix(b, t) {
 				return true, true
 			}
@@ -221,7 +306,7 @@ func (s *querySplit) matchMethodPart(rest string, generic bool) bool {
 	if hasInst != generic {
 		return false
 	}
-	for _, m := range s.methodSan {
+	for _, m := range s.methods() {
 		if name == m {
 			return true
 		}
@@ -235,22 +320,33 @@ func (s *querySplit) matchMethodPart(rest string, generic bool) bool {
 // matchSymbol matches a whole symbol: Type__Method with the checks above,
 // trying each `__` as the boundary (the type part may itself contain `__`).
 func (s *querySplit) matchSymbol(sym string, generic bool) (loose, ok bool) {
-	for _, m := range s.methodSan {
-		for i := strings.Index(sym, "__"+m); i >= 0; {
+	for _, m := range s.methods() {
+		for i := indexBoundary(sym, m, 0); i >= 0; i = indexBoundary(sym, m, i+1) {
 			typ, rest := sym[:i], sym[i+2:]
 			if s.matchMethodPart(rest, generic) {
 				if loose, ok := s.matchType(typ); ok {
 					return loose, true
 				}
 			}
-			j := strings.Index(sym[i+1:], "__"+m)
-			if j < 0 {
-				break
-			}
-			i += 1 + j
 		}
 	}
 	return false, false
+}
+
+// indexBoundary returns the first index i >= from of `__` + method in sym,
+// or -1.
+func indexBoundary(sym, method string, from int) int {
+	for p := from + 2; p <= len(sym); p++ {
+		k := strings.Index(sym[p:], method)
+		if k < 0 {
+			return -1
+		}
+		p += k
+		if sym[p-2] == '_' && sym[p-1] == '_' {
+			return p - 2
+		}
+	}
+	return -1
 }
 
 // hasPrefixedSuffix reports whether name is prefix + "_" + suffix with a
@@ -259,15 +355,8 @@ func hasPrefixedSuffix(name, suffix string) bool {
 	return len(name) > len(suffix)+1 && strings.HasSuffix(name, suffix) && name[len(name)-len(suffix)-1] == '_'
 }
 
-func symbolsOf(m *Method) []string {
-	if len(m.Aliases) == 0 {
-		return []string{m.Symbol}
-	}
-	return append([]string{m.Symbol}, m.Aliases...)
-}
-
-// compareParams compares the printed parameters with the DWARF ones.
-func (q *Query) compareParams(m *Method) ParamMatch {
+// CompareParams compares the printed parameters with m's DWARF ones.
+func (q *Query) CompareParams(m *Method) ParamMatch {
 	if !q.HasParams || !m.HasParams {
 		return ParamsUnknown
 	}

@@ -53,18 +53,20 @@ func sanitize(s string, utf16 bool) string {
 }
 
 // sanitizeVariants returns the forms a name may have in a symbol: Sanitize, and
-// SanitizeUTF16 when it differs (only for characters outside the BMP).
-func sanitizeVariants(s string) []string {
-	a := Sanitize(s)
+// SanitizeUTF16 when it differs (only for characters outside the BMP), and
+// how many there are.
+func sanitizeVariants(s string) (v [2]string, n uint8) {
+	v[0] = Sanitize(s)
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0xF0 { // a 4-byte UTF-8 sequence: outside the BMP
-			if b := SanitizeUTF16(s); b != a {
-				return []string{a, b}
+			if b := SanitizeUTF16(s); b != v[0] {
+				v[1] = b
+				return v, 2
 			}
 			break
 		}
 	}
-	return []string{a}
+	return v, 1
 }
 
 func isIdentByte(c byte) bool {

@@ -197,7 +197,8 @@ func compareBase(pbase, dbase string, ctx typeContext) TypeMatch {
 	if strings.HasPrefix(name, "__FnPtr_") && pbase == "IntPtr" {
 		return TypeEqual
 	}
-	for _, s := range sanitizeVariants(pbase) {
+	variants, nv := sanitizeVariants(pbase)
+	for _, s := range variants[:nv] {
 		if name == s || hasPrefixedSuffix(name, s) {
 			return TypeEqual
 		}
