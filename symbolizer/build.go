@@ -54,14 +54,16 @@ func OpenBuild(id aotsym.BuildID, data []byte) (*Build, error) {
 		b.Names, err = dotnet.OpenTable(ext, ix.NumFunctions())
 	}
 	if b.Names == nil {
-		// Built by another program or an older release: build the table
-		// from the function table (no DWARF is read).
+		// Built by another program or an older release (whose table, if
+		// any, has another name): build the table from the function
+		// table (no DWARF is read).
 		tab := buildNameTable(ix)
 		if b.Names, err = dotnet.OpenTable(tab, ix.NumFunctions()); err != nil {
 			return nil, &aotsym.Error{Code: aotsym.EINTERNAL, Message: fmt.Sprintf("build %s: %v", id.Short(), err), Err: err}
 		}
 		b.size += int64(len(tab))
 	}
+	b.size += int64(b.Names.Size())
 	if ext := ix.Extension(callsName); ext != nil {
 		// Without a usable call table frames are only not linked.
 		b.calls, _ = openCalls(ext, ix.NumFunctions())
@@ -75,17 +77,18 @@ func OpenBuild(id aotsym.BuildID, data []byte) (*Build, error) {
 // how a Native AOT program prints a managed frame's method (from stack trace
 // metadata or, for reflectable methods, from reflection metadata).
 func hasNameFormatter(b *Build) bool {
-	q := dotnet.NewQuery("Internal.StackTraceMetadata.MethodNameFormatter.FormatMethodName", nil, false)
 	found := false
-	q.Keys(func(key string) {
-		b.Names.Lookup(key, func(i int) bool {
-			m := methodOf(b.Index.Function(i))
-			_, found = q.Match(&m)
-			return !found
-		})
+	var m dotnet.Method
+	formatterQuery.Lookup(b.Names, func(i int) bool {
+		n := b.Index.Names(i)
+		methodOfNames(&n, &m)
+		_, found = formatterQuery.MatchName(&m)
+		return !found
 	})
 	return found
 }
+
+var formatterQuery = dotnet.NewQuery("Internal.StackTraceMetadata.MethodNameFormatter.FormatMethodName", nil, false)
 
 // Size returns the bytes the build holds in memory, for Cache's budget.
 func (b *Build) Size() int64 { return b.size }
@@ -103,32 +106,47 @@ func (nameExtension) Build(core *elfindex.Index) ([]byte, error) {
 	return buildNameTable(core), nil
 }
 
+// buildNameTable builds the name table from the index's names alone: no
+// parameters or declarations are decoded, and the builder keeps only its
+// entries.
 func buildNameTable(ix *elfindex.Index) []byte {
-	return dotnet.BuildTable(ix.NumFunctions(), func(i int) dotnet.Method {
-		return methodOf(ix.Function(i))
-	})
+	var tb dotnet.TableBuilder
+	var m dotnet.Method
+	for i := 0; i < ix.NumFunctions(); i++ {
+		n := ix.Names(i)
+		methodOfNames(&n, &m)
+		tb.Add(i, &m)
+	}
+	return tb.Finish()
 }
 
-// methodOf is what name matching needs from a function of the index.
-func methodOf(f elfindex.Function) dotnet.Method {
-	m := dotnet.Method{
-		Symbol:    f.LinkageName,
-		Class:     f.Class,
-		Name:      f.ShortName,
-		Params:    f.Params,
-		HasParams: f.HasDWARF,
-	}
+// methodOfNames sets m to what name matching needs from a function's
+// names (not its parameters): the linkage name (else the symbol) as the
+// symbol, and the function's other names, each once, as aliases. m's alias
+// slice is reused.
+func methodOfNames(n *elfindex.Names, m *dotnet.Method) {
+	aliases := m.Aliases[:0]
+	*m = dotnet.Method{Symbol: n.LinkageName, Class: n.Class, Name: n.ShortName}
 	if m.Symbol == "" {
-		m.Symbol = f.Name
+		m.Symbol = n.Name
 	}
-	seen := map[string]bool{m.Symbol: true}
-	for _, s := range append([]string{f.Name, f.Symbol}, f.Aliases...) {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			m.Aliases = append(m.Aliases, s)
+	add := func(s string) {
+		if s == "" || s == m.Symbol {
+			return
 		}
+		for _, a := range aliases {
+			if a == s {
+				return
+			}
+		}
+		aliases = append(aliases, s)
 	}
-	return m
+	add(n.Name)
+	add(n.Symbol)
+	for _, s := range n.Aliases {
+		add(s)
+	}
+	m.Aliases = aliases
 }
 
 // symbolOf returns the name a user searches for: the symbol table's, else the

@@ -6,10 +6,12 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/aotsym/aotsym"
+	"github.com/aotsym/aotsym/symbolizer/dotnet"
 	"github.com/aotsym/aotsym/symbolizer/trace"
 )
 
@@ -99,6 +101,9 @@ type contender struct {
 	names []string // what frames may call its module
 	score detectScore
 	order int
+	// ws are the frames' candidates gathered and linked when the build
+	// was scored, which resolving against it reuses.
+	ws []work
 }
 
 // detectScore is what a trace's frames say about one build.
@@ -153,7 +158,7 @@ type choice struct {
 	how string
 }
 
-func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options) (*choice, error) {
+func (r *Resolver) choose(ctx context.Context, doc *trace.Document, qs []*dotnet.Query, opts Options) (*choice, error) {
 	switch {
 	case opts.BuildID != "":
 		c, err := r.contender(ctx, opts.BuildID)
@@ -164,7 +169,7 @@ func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options
 		ch.bc = aotsym.BuildChoice{How: "given"}
 		return ch, nil
 	case len(doc.BuildIDs) > 0:
-		return r.chooseNamed(ctx, doc, opts)
+		return r.chooseNamed(ctx, doc, qs, opts)
 	case len(opts.Tags) > 0:
 		meta, err := r.src.FindByTags(ctx, opts.Tags)
 		if err != nil {
@@ -197,11 +202,11 @@ func (r *Resolver) choose(ctx context.Context, doc *trace.Document, opts Options
 		}
 		cs = append(cs, c)
 	}
-	return detect(cs, doc, "detected", ""), nil
+	return detect(cs, doc, qs, "detected", ""), nil
 }
 
 // chooseNamed handles inputs with `build-id:` lines.
-func (r *Resolver) chooseNamed(ctx context.Context, doc *trace.Document, opts Options) (*choice, error) {
+func (r *Resolver) chooseNamed(ctx context.Context, doc *trace.Document, qs []*dotnet.Query, opts Options) (*choice, error) {
 	var cs []*contender
 	var missing []string
 	for _, id := range doc.BuildIDs {
@@ -224,7 +229,7 @@ func (r *Resolver) chooseNamed(ctx context.Context, doc *trace.Document, opts Op
 		ch.bc = aotsym.BuildChoice{How: "named"}
 		return ch, nil
 	}
-	return detect(cs, doc, "named", "the trace names several builds; "), nil
+	return detect(cs, doc, qs, "named", "the trace names several builds; "), nil
 }
 
 func (r *Resolver) contender(ctx context.Context, id aotsym.BuildID) (*contender, error) {
@@ -243,7 +248,7 @@ func (r *Resolver) contender(ctx context.Context, id aotsym.BuildID) (*contender
 }
 
 // detect scores the contenders and chooses.
-func detect(cs []*contender, doc *trace.Document, how, prefix string) *choice {
+func detect(cs []*contender, doc *trace.Document, qs []*dotnet.Query, how, prefix string) *choice {
 	if len(cs) == 0 {
 		note := "no build is stored: upload the program's debug file (aotsym upload app.dbg) and try again"
 		return &choice{bc: aotsym.BuildChoice{How: "none", Note: note}, refuse: note}
@@ -255,12 +260,12 @@ func detect(cs []*contender, doc *trace.Document, how, prefix string) *choice {
 	}
 	for i, c := range cs {
 		c.order = i
-		if !single && !prefilter(c, doc) {
+		if !single && !prefilter(c, doc, qs) {
 			n := scorable(doc)
 			c.score = detectScore{Frames: n, Missing: n}
 			continue
 		}
-		c.score = scoreBuild(c, doc, single, names && !c.b.printsNames)
+		c.score = scoreBuild(c, doc, qs, single, names && !c.b.printsNames)
 	}
 	if single {
 		c := cs[0]
@@ -508,7 +513,7 @@ func scorable(doc *trace.Document) int {
 // prefilter reports whether a build names any of the first few distinct
 // managed methods of the trace (true when the trace has none): a hash lookup
 // each, to skip unrelated programs before scoring every frame.
-func prefilter(c *contender, doc *trace.Document) bool {
+func prefilter(c *contender, doc *trace.Document, qs []*dotnet.Query) bool {
 	tried := 0
 	seen := map[string]bool{}
 	for i := range doc.Frames {
@@ -517,7 +522,7 @@ func prefilter(c *contender, doc *trace.Document) bool {
 			continue
 		}
 		seen[f.Method] = true
-		if _, named, _ := managedCands(c.b, f); named > 0 {
+		if _, named, _ := managedCands(c.b, f, qs[i]); named > 0 {
 			return true
 		}
 		if tried++; tried == prefilterFrames {
@@ -527,12 +532,13 @@ func prefilter(c *contender, doc *trace.Document) bool {
 	return tried == 0
 }
 
-// scoreBuild scores how well doc fits build c. noNames: managed frames do not
-// fit (the build cannot print method names and another build can).
-func scoreBuild(c *contender, doc *trace.Document, single, noNames bool) detectScore {
-	ws := gatherAll(c, doc, single)
-	linkFrames(c.b, doc, ws)
-	return scoreWork(c.b, doc, ws, noNames)
+// scoreBuild scores how well doc fits build c, and keeps the frames'
+// candidates in c.ws for resolving. noNames: managed frames do not fit
+// (the build cannot print method names and another build can).
+func scoreBuild(c *contender, doc *trace.Document, qs []*dotnet.Query, single, noNames bool) detectScore {
+	c.ws = gatherAll(c, doc, qs, single)
+	linkFrames(c.b, doc, c.ws)
+	return scoreWork(c.b, doc, c.ws, noNames)
 }
 
 // scoreWork scores the gathered candidates of doc's frames in build b.
@@ -690,17 +696,19 @@ func (b *Build) tableSum() [32]byte {
 	b.sumOnce.Do(func() {
 		h := sha256.New()
 		var buf [24]byte
+		zero := []byte{0}
 		ix := b.Index
 		for i := 0; i < ix.NumFunctions(); i++ {
-			f := ix.Function(i)
-			binary.LittleEndian.PutUint64(buf[0:], f.Start)
-			binary.LittleEndian.PutUint64(buf[8:], f.End)
-			binary.LittleEndian.PutUint64(buf[16:], uint64(int64(f.Parent)))
+			start, end, parent := ix.Range(i)
+			n := ix.Names(i)
+			binary.LittleEndian.PutUint64(buf[0:], start)
+			binary.LittleEndian.PutUint64(buf[8:], end)
+			binary.LittleEndian.PutUint64(buf[16:], uint64(int64(parent)))
 			h.Write(buf[:])
-			h.Write([]byte(f.Name))
-			h.Write([]byte{0})
-			h.Write([]byte(f.LinkageName))
-			h.Write([]byte{0})
+			io.WriteString(h, n.Name)
+			h.Write(zero)
+			io.WriteString(h, n.LinkageName)
+			h.Write(zero)
 		}
 		var m [8]byte
 		binary.LittleEndian.PutUint64(m[:], uint64(ix.Machine()))

@@ -524,7 +524,7 @@ func TestDetectionSignals(t *testing.T) {
 					exe, _ := cs.src.Open(context.Background(), aotsym.BuildID(o.Build.BuildID))
 					var cands []cand
 					if f.Kind == aotsym.FrameManaged {
-						cands, _, _ = managedCands(b, f)
+						cands, _, _ = managedCands(b, f, dotnet.NewQuery(f.Method, f.Params, f.HasParams))
 					} else if cd, ok := candAt(b, b.Index.ImageBase()+f.Offset); ok {
 						cands = []cand{cd}
 					}

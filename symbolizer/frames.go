@@ -43,53 +43,62 @@ type frameCtx struct {
 }
 
 // managedCands finds the functions a managed frame can name in build b, with
-// the frame's address in each. The second result counts the functions whose
-// name matched before the offset was checked.
-func managedCands(b *Build, f *aotsym.Frame) (cands []cand, named int, biggest uint64) {
-	q := dotnet.NewQuery(f.Method, f.Params, f.HasParams)
-	var seenList []int // small sets: a slice; large ones: the map
+// the frame's address in each; q is the frame's query (one per distinct
+// printed method of a request, shared by every build). The second result
+// counts the functions whose name matched before the offset was checked.
+func managedCands(b *Build, f *aotsym.Frame, q *dotnet.Query) (cands []cand, named int, biggest uint64) {
+	var seenList [16]int // small sets: an array; large ones: the map
+	nseen := 0
 	var seenMap map[int]struct{}
 	scanned := 0
-	q.Keys(func(key string) {
-		b.Names.Lookup(key, func(i int) bool {
-			if scanned++; scanned > maxScanned {
-				return false
+	var m dotnet.Method
+	q.Lookup(b.Names, func(i int) bool {
+		if scanned++; scanned > maxScanned {
+			return false
+		}
+		if seenMap != nil {
+			if _, ok := seenMap[i]; ok {
+				return true
 			}
-			if seenMap != nil {
-				if _, ok := seenMap[i]; ok {
+			seenMap[i] = struct{}{}
+		} else {
+			for _, s := range seenList[:nseen] {
+				if s == i {
 					return true
 				}
-				seenMap[i] = struct{}{}
+			}
+			if nseen < len(seenList) {
+				seenList[nseen] = i
+				nseen++
 			} else {
+				seenMap = make(map[int]struct{}, 64)
 				for _, s := range seenList {
-					if s == i {
-						return true
-					}
+					seenMap[s] = struct{}{}
 				}
-				seenList = append(seenList, i)
-				if len(seenList) > 16 {
-					seenMap = make(map[int]struct{}, 64)
-					for _, s := range seenList {
-						seenMap[s] = struct{}{}
-					}
-				}
+				seenMap[i] = struct{}{}
 			}
-			fn := b.Index.Function(i)
-			m := methodOf(fn)
-			mt, ok := q.Match(&m)
-			if !ok {
-				return true
-			}
-			named++
-			size := fn.End - fn.Start
-			biggest = max(biggest, size)
-			off := f.Offset
-			if off > size || len(cands) == maxCandidates {
-				return true
-			}
-			cands = append(cands, cand{fn: fn, addr: fn.Start + off, match: mt})
+		}
+		// Names first: most entries of a key are other methods of types
+		// ending alike; only a match is decoded whole.
+		n := b.Index.Names(i)
+		methodOfNames(&n, &m)
+		mt, ok := q.MatchName(&m)
+		if !ok {
 			return true
-		})
+		}
+		named++
+		start, end, _ := b.Index.Range(i)
+		size := end - start
+		biggest = max(biggest, size)
+		off := f.Offset
+		if off > size || len(cands) == maxCandidates {
+			return true
+		}
+		fn := b.Index.Function(i)
+		m.Params, m.HasParams = fn.Params, fn.HasDWARF
+		mt.Params = q.CompareParams(&m)
+		cands = append(cands, cand{fn: fn, addr: fn.Start + off, match: mt})
+		return true
 	})
 	return cands, named, biggest
 }
@@ -233,7 +242,7 @@ func within(ix *elfindex.Index, i, fn int) bool {
 		if i == fn {
 			return true
 		}
-		p := ix.Function(i).Parent
+		_, _, p := ix.Range(i)
 		if p < 0 || p >= i {
 			return false
 		}

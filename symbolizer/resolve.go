@@ -6,9 +6,11 @@ import (
 	"debug/elf"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/aotsym/aotsym"
+	"github.com/aotsym/aotsym/symbolizer/dotnet"
 	"github.com/aotsym/aotsym/symbolizer/trace"
 )
 
@@ -57,11 +59,12 @@ func (r *Resolver) Symbolicate(ctx context.Context, input []byte, opts Options) 
 
 // Resolve is Symbolicate for an input already parsed.
 func (r *Resolver) Resolve(ctx context.Context, doc *trace.Document, opts Options) (*Result, error) {
-	ch, err := r.choose(ctx, doc, opts)
+	qs := frameQueries(doc)
+	ch, err := r.choose(ctx, doc, qs, opts)
 	if err != nil {
 		return nil, err
 	}
-	results := r.resolveWith(doc, ch)
+	results := r.resolveWith(doc, qs, ch)
 	t := doc.Trace(results)
 	if ch.how != "" {
 		c := ch.builds[0]
@@ -116,8 +119,33 @@ func looksManaged(s string) bool {
 	return strings.Contains(s, "(") && strings.Contains(s, ")") && !strings.HasPrefix(s, "#")
 }
 
+// frameQueries prepares each managed frame's printed method for matching,
+// once per request: every build in play (detection's prefilter and scoring,
+// then the resolution) looks the same queries up. Frames printing the same
+// method share one. Other frames get nil.
+func frameQueries(doc *trace.Document) []*dotnet.Query {
+	qs := make([]*dotnet.Query, len(doc.Frames))
+	first := make(map[string]int)
+	for i := range doc.Frames {
+		f := &doc.Frames[i]
+		if f.Kind != aotsym.FrameManaged {
+			continue
+		}
+		if j, ok := first[f.Method]; ok {
+			if g := &doc.Frames[j]; g.HasParams == f.HasParams && slices.Equal(g.Params, f.Params) {
+				qs[i] = qs[j]
+				continue
+			}
+		} else {
+			first[f.Method] = i
+		}
+		qs[i] = dotnet.NewQuery(f.Method, f.Params, f.HasParams)
+	}
+	return qs
+}
+
 // resolveWith answers every frame against the chosen build(s).
-func (r *Resolver) resolveWith(doc *trace.Document, ch *choice) []aotsym.FrameResult {
+func (r *Resolver) resolveWith(doc *trace.Document, qs []*dotnet.Query, ch *choice) []aotsym.FrameResult {
 	results := make([]aotsym.FrameResult, len(doc.Frames))
 	if len(ch.builds) == 0 {
 		for i := range doc.Frames {
@@ -131,8 +159,12 @@ func (r *Resolver) resolveWith(doc *trace.Document, ch *choice) []aotsym.FrameRe
 	single := ch.single
 	per := make([][]aotsym.FrameResult, len(ch.builds))
 	for k, c := range ch.builds {
-		var ws []work
-		per[k], ws = resolveFrames(c, doc, single)
+		ws := c.ws // gathered and linked when detection scored the build
+		if ws == nil {
+			ws = gatherAll(c, doc, qs, single)
+			linkFrames(c.b, doc, ws)
+		}
+		per[k] = answerFrames(c, ws)
 		if ch.how != "" {
 			c.score = scoreWork(c.b, doc, ws, false)
 		}
@@ -157,13 +189,10 @@ type work struct {
 	r       aotsym.FrameResult
 }
 
-// resolveFrames answers every frame of doc against one build: first the
-// candidates of each frame, then direct calls between adjacent frames narrow
-// them (linkFrames), then each frame is looked up.
-func resolveFrames(c *contender, doc *trace.Document, single bool) ([]aotsym.FrameResult, []work) {
-	ws := gatherAll(c, doc, single)
-	linkFrames(c.b, doc, ws)
-	results := make([]aotsym.FrameResult, len(doc.Frames))
+// answerFrames answers every frame against one build, from the candidates
+// gatherAll found and linkFrames narrowed: each candidate is looked up.
+func answerFrames(c *contender, ws []work) []aotsym.FrameResult {
+	results := make([]aotsym.FrameResult, len(ws))
 	for i := range ws {
 		w := &ws[i]
 		if w.final || len(w.cands) == 0 {
@@ -180,11 +209,12 @@ func resolveFrames(c *contender, doc *trace.Document, single bool) ([]aotsym.Fra
 		}
 		results[i] = w.r
 	}
-	return results, ws
+	return results
 }
 
-// gatherAll finds every frame's candidates in build c.
-func gatherAll(c *contender, doc *trace.Document, single bool) []work {
+// gatherAll finds every frame's candidates in build c; qs are the frames'
+// queries (frameQueries).
+func gatherAll(c *contender, doc *trace.Document, qs []*dotnet.Query, single bool) []work {
 	ws := make([]work, len(doc.Frames))
 	leaf := leaves(doc)
 	for i := range doc.Frames {
@@ -193,7 +223,7 @@ func gatherAll(c *contender, doc *trace.Document, single bool) []work {
 		w.fc = frameCtx{leaf: leaf[i], single: single}
 		switch w.f.Kind {
 		case aotsym.FrameManaged:
-			gatherManaged(c.b, w)
+			gatherManaged(c.b, w, qs[i])
 		case aotsym.FrameRVA:
 			gatherModuleOffset(c, w)
 		case aotsym.FrameNative:
@@ -215,10 +245,10 @@ func (w *work) finish(status aotsym.Status, reason string) {
 	w.r.Reason = reason
 }
 
-func gatherManaged(b *Build, w *work) {
+func gatherManaged(b *Build, w *work, q *dotnet.Query) {
 	f := w.f
 	w.printed = printedMethod(f)
-	cands, named, biggest := managedCands(b, f)
+	cands, named, biggest := managedCands(b, f, q)
 	switch {
 	case named == 0:
 		w.r.Function = w.printed
@@ -418,7 +448,7 @@ func adjacent(doc *trace.Document, i int, callee, caller *work) bool {
 func symbolFunctions(b *Build, name string) []int {
 	var out []int
 	b.Names.LookupSymbol(name, func(i int) bool {
-		fn := b.Index.Function(i)
+		fn := b.Index.Names(i)
 		if fn.Name == name || fn.Symbol == name || fn.LinkageName == name || contains(fn.Aliases, name) {
 			out = append(out, i)
 		}

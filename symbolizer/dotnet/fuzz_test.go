@@ -43,6 +43,14 @@ func FuzzMatch(f *testing.F) {
 		if !found {
 			t.Fatalf("%q matches %+v but no key finds it", method, m)
 		}
+		found = false
+		q.Lookup(tab, func(int) bool { found = true; return false })
+		if !found {
+			t.Fatalf("%q matches %+v but the query's hashed keys do not find it", method, m)
+		}
+		if nm, ok := q.MatchName(&m); !ok || nm.Split != mt.Split || nm.Loose != mt.Loose {
+			t.Fatalf("MatchName = %+v, %v; Match = %+v", nm, ok, mt)
+		}
 	})
 }
 
