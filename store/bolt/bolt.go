@@ -10,6 +10,7 @@
 //	    bytime  be64(created ns) <id>     → empty (List, newest first)
 //	    bytag   key=value 0x00 be64(created ns) <id> → empty (FindByTags)
 //	    meta    "layout"                  → layout version
+//	            "clean-close"             → be64(txid): written by a clean Close (orphans.go)
 //	files/<id>/debuginfo       the uploaded debug file, byte for byte
 //	files/<id>/executable      the uploaded executable
 //	tmp/                       uploads being received (emptied at Open)
@@ -25,15 +26,20 @@
 // only then commits one bbolt transaction holding the record, the index
 // chunks and the lookup keys. The record is what makes a build visible, and
 // bbolt commits a transaction atomically, so a crash before the commit leaves
-// at most a file under files/ that no record names; Open removes such files
-// (and everything in tmp/). Delete commits the removal first and then deletes
-// the files, so a crash in between again leaves only unreferenced files.
+// at most a file under files/ that no record names. Delete commits the
+// removal first and then deletes the files, so a crash in between again
+// leaves only unreferenced files. Open empties tmp/; the unreferenced files
+// it removes in the background, and only when the last process did not close
+// the store cleanly (orphans.go), so that starting takes the same time with
+// one stored build or a million.
 //
 // One process at a time opens DIR (bbolt locks the file); inside it, work on
 // one build is serialised by a per-build lock that exists only while in use.
 // Nothing per stored build is kept in memory: List, Get and FindByTags read
 // bbolt (memory-mapped, paged in and out by the kernel) and never the index
-// chunks.
+// chunks. What they read is decoded afresh unless its bytes are those of a
+// record read shortly before (records.go: a few hundred at most, compared
+// byte for byte on every read).
 package bolt
 
 import (
@@ -50,6 +56,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aotsym/aotsym"
@@ -103,6 +110,22 @@ type Store struct {
 
 	locks   ingest.Locks
 	touches ingest.Touches
+	decoded decoded
+
+	// sweepDone is closed when the background sweep for files of unfinished
+	// uploads ends (nil when the last process closed the store cleanly);
+	// swept says the sweep finished, or was not needed; strayed says a
+	// failed write of this process may have left such files. Close writes the
+	// clean-shutdown marker only when swept && !strayed (orphans.go).
+	sweepDone chan struct{}
+	swept     atomic.Bool
+	strayed   atomic.Bool
+	// writing is read-held by every write that creates or removes files
+	// under files/, from its first file operation until its commit and
+	// clean-up are over; Close write-holds it, so that no such write is half
+	// done when it marks the store clean, and none starts after (closed).
+	writing sync.RWMutex
+	closed  bool
 
 	stop      chan struct{}
 	flushDone chan struct{}
@@ -111,14 +134,11 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// record is the JSON stored under builds/<id>.
-type record struct {
-	aotsym.Build
-	IndexSHA256 string `json:"index_sha256"`
-}
-
-// Open opens (creating if needed) the store in dir, removes what a crash may
-// have left behind, and starts writing Touch calls in the background.
+// Open opens (creating if needed) the store in dir, empties tmp/, and starts
+// writing Touch calls in the background. When the last process using dir did
+// not close it cleanly, it also starts removing the files of uploads and
+// deletes that did not finish, in the background: the time Open takes does
+// not grow with the number of stored builds.
 func Open(dir string, ix store.Indexer, opts Options) (*Store, error) {
 	if ix == nil {
 		return nil, errors.New("bolt: Open needs an Indexer")
@@ -154,6 +174,7 @@ func Open(dir string, ix store.Indexer, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: opening %s: %w", path, err)
 	}
 	s.db = db
+	clean := false
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketBuilds, bucketIndex, bucketByTime, bucketByTag, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -163,18 +184,24 @@ func Open(dir string, ix store.Indexer, opts Options) (*Store, error) {
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get([]byte("layout")); {
 		case v == nil:
-			return meta.Put([]byte("layout"), []byte(layoutVersion))
+			if err := meta.Put([]byte("layout"), []byte(layoutVersion)); err != nil {
+				return err
+			}
 		case string(v) != layoutVersion:
 			return fmt.Errorf("bolt: %s has layout version %s; this aotsym reads version %s: use the aotsym release that wrote it", path, v, layoutVersion)
 		}
-		return nil
+		clean = cleanlyClosed(meta.Get(keyCleanClose), tx.ID())
+		return meta.Delete(keyCleanClose)
 	})
-	if err == nil {
-		err = s.removeOrphans()
-	}
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if clean {
+		s.swept.Store(true)
+	} else {
+		s.sweepDone = make(chan struct{})
+		go s.sweep()
 	}
 	go s.flushLoop()
 	return s, nil
@@ -192,46 +219,19 @@ func (s *Store) stage(name string) {
 	}
 }
 
-// removeOrphans deletes files under files/ that no record names: what a
-// crash between writing a file and committing its record, or between
-// committing a delete and removing the files, leaves behind.
-func (s *Store) removeOrphans() error {
-	entries, err := os.ReadDir(s.filesDir())
-	if err != nil {
-		return fmt.Errorf("bolt: reading %s: %w", s.filesDir(), err)
+// errClosed is the error of a write that comes after Close.
+var errClosed = errors.New("bolt: the store is closed")
+
+// beginFiles starts a write that creates or removes files under files/ (see
+// Store.writing); the caller calls the function it returns when the write's
+// commit and clean-up are over.
+func (s *Store) beginFiles() (end func(), err error) {
+	s.writing.RLock()
+	if s.closed {
+		s.writing.RUnlock()
+		return nil, errClosed
 	}
-	for _, e := range entries {
-		id, err := aotsym.ParseBuildID(e.Name())
-		if err != nil || string(id) != e.Name() {
-			s.log.Warn("bolt: leaving a foreign entry alone", "path", filepath.Join(s.filesDir(), e.Name()))
-			continue
-		}
-		var rec *record
-		if err := s.db.View(func(tx *bbolt.Tx) (err error) { rec, err = getRecord(tx, id); return err }); err != nil {
-			return err
-		}
-		dir := filepath.Join(s.filesDir(), e.Name())
-		if rec == nil {
-			s.log.Info("bolt: removing the files of an upload or delete that did not finish", "build_id", id)
-			if err := os.RemoveAll(dir); err != nil {
-				return err
-			}
-			continue
-		}
-		files, err := os.ReadDir(dir)
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			if _, ok := rec.File(aotsym.FileKind(f.Name())); !ok {
-				s.log.Info("bolt: removing a file of an upload that did not finish", "build_id", id, "file", f.Name())
-				if err := os.Remove(filepath.Join(dir, f.Name())); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return s.writing.RUnlock, nil
 }
 
 func removeContents(dir string) error {
@@ -266,7 +266,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	unlock := s.locks.Lock(up.ID)
 	defer unlock()
 	var cur *record
-	if err := s.db.View(func(tx *bbolt.Tx) (err error) { cur, err = getRecord(tx, up.ID); return err }); err != nil {
+	if err := s.db.View(func(tx *bbolt.Tx) (err error) { cur, err = s.getRecord(tx, up.ID); return err }); err != nil {
 		return store.PutResult{}, err
 	}
 	var curBuild *aotsym.Build
@@ -313,7 +313,21 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	}
 	s.stage(ingest.StageIndexed)
 
-	// Make the file durable in its final place, then commit.
+	// Make the file durable in its final place, then commit. Until the
+	// commit, a failure may leave a file (or an empty directory) that no
+	// record names: Close then leaves the store marked unclean, so that the
+	// next Open removes it.
+	end, err := s.beginFiles()
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	defer end()
+	committed := false
+	defer func() {
+		if !committed {
+			s.strayed.Store(true)
+		}
+	}()
 	path := s.filePath(up.ID, up.Kind)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return store.PutResult{}, err
@@ -336,7 +350,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	next.Tags = tags
 	setIndex(&next, ix, s.ix.Version())
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		now, err := getRecord(tx, up.ID)
+		now, err := s.getRecord(tx, up.ID)
 		if err != nil {
 			return err
 		}
@@ -350,16 +364,17 @@ func (s *Store) Put(ctx context.Context, r io.Reader, opts store.PutOptions) (st
 	})
 	if err != nil {
 		// Remove the file unless the record names it after all (a commit
-		// whose final sync failed may still be on disk); Open removes it
-		// otherwise.
+		// whose final sync failed may still be on disk); the next Open
+		// removes it otherwise.
 		var now *record
-		if s.db.View(func(tx *bbolt.Tx) (err error) { now, err = getRecord(tx, up.ID); return err }) == nil {
+		if s.db.View(func(tx *bbolt.Tx) (err error) { now, err = s.getRecord(tx, up.ID); return err }) == nil {
 			if f, ok := now.fileOrNone(up.Kind); !ok || f.SHA256 != up.SHA256 {
 				os.Remove(path)
 			}
 		}
 		return store.PutResult{}, err
 	}
+	committed = true
 	s.stage(ingest.StageCommitted)
 	res.Build = next.Build
 	res.Created, res.Added = action == ingest.Create, action == ingest.Add
@@ -452,18 +467,6 @@ func deleteIndex(tx *bbolt.Tx, id aotsym.BuildID) error {
 	return nil
 }
 
-func getRecord(tx *bbolt.Tx, id aotsym.BuildID) (*record, error) {
-	v := tx.Bucket(bucketBuilds).Get([]byte(id))
-	if v == nil {
-		return nil, nil
-	}
-	var r record
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("bolt: the record of build %s is unreadable: %w", id, err)
-	}
-	return &r, nil
-}
-
 func chunkPrefix(id aotsym.BuildID) []byte { return append([]byte(id), 0) }
 
 func chunkKey(id aotsym.BuildID, n int) []byte {
@@ -488,7 +491,7 @@ func sha256Hex(b []byte) string {
 // Get returns a build's metadata.
 func (s *Store) Get(ctx context.Context, id aotsym.BuildID) (aotsym.Build, error) {
 	var r *record
-	if err := s.db.View(func(tx *bbolt.Tx) (err error) { r, err = getRecord(tx, id); return err }); err != nil {
+	if err := s.db.View(func(tx *bbolt.Tx) (err error) { r, err = s.getRecord(tx, id); return err }); err != nil {
 		return aotsym.Build{}, err
 	}
 	if r == nil {
@@ -507,7 +510,7 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) ([]aotsym.Buil
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r, err := getRecord(tx, aotsym.BuildID(k[8:]))
+			r, err := s.readRecord(tx, aotsym.BuildID(k[8:]), len(out) < listRemembered)
 			if err != nil {
 				return err
 			}
@@ -572,7 +575,7 @@ func (s *Store) FindByTags(ctx context.Context, tags map[string]string) (aotsym.
 			if !agree {
 				continue
 			}
-			r, err := getRecord(tx, aotsym.BuildID(target[8:]))
+			r, err := s.getRecord(tx, aotsym.BuildID(target[8:]))
 			if err != nil {
 				return err
 			}
@@ -661,7 +664,7 @@ func (s *Store) setTags(id aotsym.BuildID, set map[string]string, remove []strin
 	var out aotsym.Build
 	var changed bool
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		cur, err := getRecord(tx, id)
+		cur, err := s.getRecord(tx, id)
 		if err != nil {
 			return err
 		}
@@ -694,9 +697,14 @@ func (s *Store) Delete(ctx context.Context, id aotsym.BuildID) error {
 func (s *Store) deleteIf(id aotsym.BuildID, drop func(*record) bool) (bool, error) {
 	unlock := s.locks.Lock(id)
 	defer unlock()
+	end, err := s.beginFiles()
+	if err != nil {
+		return false, err
+	}
+	defer end()
 	dropped := false
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		cur, err := getRecord(tx, id)
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		cur, err := s.getRecord(tx, id)
 		if err != nil {
 			return err
 		}
@@ -726,8 +734,10 @@ func (s *Store) deleteIf(id aotsym.BuildID, drop func(*record) bool) (bool, erro
 	if err != nil || !dropped {
 		return false, err
 	}
+	s.decoded.forget(id)
 	if err := os.RemoveAll(filepath.Join(s.filesDir(), string(id))); err != nil {
-		// The build is gone; Open removes what is left.
+		// The build is gone; the next Open removes what is left.
+		s.strayed.Store(true)
 		s.log.Warn("bolt: removing the files of a deleted build", "build_id", id, "err", err)
 	}
 	return true, nil
@@ -744,7 +754,7 @@ func (f osFile) Size() int64 { return f.size }
 // OpenFile opens one of a build's stored files.
 func (s *Store) OpenFile(ctx context.Context, id aotsym.BuildID, kind aotsym.FileKind) (store.File, error) {
 	var r *record
-	if err := s.db.View(func(tx *bbolt.Tx) (err error) { r, err = getRecord(tx, id); return err }); err != nil {
+	if err := s.db.View(func(tx *bbolt.Tx) (err error) { r, err = s.getRecord(tx, id); return err }); err != nil {
 		return nil, err
 	}
 	if r == nil {
@@ -808,7 +818,7 @@ func (s *Store) readIndex(id aotsym.BuildID) ([]byte, *record, error) {
 	var data []byte
 	var r *record
 	err := s.db.View(func(tx *bbolt.Tx) (err error) {
-		if r, err = getRecord(tx, id); err != nil || r == nil {
+		if r, err = s.getRecord(tx, id); err != nil || r == nil {
 			return err
 		}
 		if r.IndexVersion != s.ix.Version() || r.IndexSize <= 0 {
@@ -853,7 +863,7 @@ func (s *Store) rebuild(ctx context.Context, r *record) ([]byte, error) {
 		return nil, fmt.Errorf("rebuilding the index of build %s: %w", r.ID, err)
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		cur, err := getRecord(tx, r.ID)
+		cur, err := s.getRecord(tx, r.ID)
 		if err != nil || cur == nil || !sameFiles(cur.Files, r.Files) {
 			return err // deleted meanwhile: hand out the index, store nothing
 		}
@@ -894,7 +904,7 @@ func (s *Store) flushTouches() error {
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		for id, t := range pending {
-			cur, err := getRecord(tx, id)
+			cur, err := s.getRecord(tx, id)
 			if err != nil {
 				return err
 			}
@@ -964,13 +974,28 @@ func lastActive(b *aotsym.Build) time.Time {
 	return b.Created
 }
 
-// Close writes pending Touch calls and closes the database.
+// Close writes pending Touch calls, marks the store as cleanly closed when
+// no file under files/ can lack its record (so that the next Open need not
+// look for such files), and closes the database. It stops a sweep still
+// running, and waits for uploads and deletes between writing or removing
+// files and committing; writes of either kind that come later fail.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.flushDone
+		if s.sweepDone != nil {
+			<-s.sweepDone
+		}
+		s.writing.Lock()
+		defer s.writing.Unlock()
+		s.closed = true
 		err = s.flushTouches()
+		if s.swept.Load() && !s.strayed.Load() {
+			if merr := s.markClean(); err == nil {
+				err = merr
+			}
+		}
 		if cerr := s.db.Close(); err == nil {
 			err = cerr
 		}

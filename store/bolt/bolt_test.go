@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,9 +101,31 @@ func TestChunking(t *testing.T) {
 	}
 }
 
-// TestOpenRemovesLeftovers checks that Open removes what a crash leaves: a
-// half-received upload in tmp/, a file no record names, the files of a build
-// whose delete was committed, and leaves stored builds alone.
+// crash leaves s as a killed process would: the database closed without
+// Close's clean-shutdown marker.
+func crash(s *Store) {
+	close(s.stop)
+	<-s.flushDone
+	if s.sweepDone != nil {
+		<-s.sweepDone
+	}
+	s.db.Close()
+}
+
+// swept waits for the background sweep of s, if one runs, and reports
+// whether one ran.
+func swept(s *Store) bool {
+	if s.sweepDone == nil {
+		return false
+	}
+	<-s.sweepDone
+	return true
+}
+
+// TestOpenRemovesLeftovers checks that after a crash the store removes what
+// the crash left: a half-received upload in tmp/ (at Open), a file no record
+// names, the files of a build whose delete was committed (in the background),
+// and leaves stored builds alone.
 func TestOpenRemovesLeftovers(t *testing.T) {
 	fx := storetest.Fixtures(t)
 	dir := t.TempDir()
@@ -111,10 +135,8 @@ func TestOpenRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := fx["net8.0-linux-x64"]
-	r, _ := os.Open(kept.Debug)
-	s.Put(context.Background(), r, store.PutOptions{})
-	r.Close()
-	s.Close()
+	putPath(t, s, kept.Debug)
+	crash(s)
 	leftovers := []string{
 		filepath.Join(dir, "tmp", "upload-123"),
 		filepath.Join(dir, "files", string(kept.ID), "executable"),
@@ -131,17 +153,319 @@ func TestOpenRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := os.Stat(leftovers[0]); !os.IsNotExist(err) {
+		t.Errorf("%s survived Open", leftovers[0])
+	}
+	if !swept(s) {
+		t.Fatal("Open after a crash started no sweep")
+	}
 	for _, p := range leftovers {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
-			t.Errorf("%s survived Open", p)
+			t.Errorf("%s survived the sweep", p)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "files", "0123456789abcdef")); !os.IsNotExist(err) {
-		t.Errorf("the directory of a build with no record survived Open")
+		t.Errorf("the directory of a build with no record survived the sweep")
 	}
 	if _, err := s.OpenFile(context.Background(), kept.ID, aotsym.FileDebug); err != nil {
 		t.Errorf("a stored build lost its file: %v", err)
 	}
+}
+
+// TestCleanCloseSkipsSweep checks when Open trusts the clean-shutdown
+// marker: right after Close, and not after any other write to the database
+// (here a bare bbolt transaction, as an older aotsym or a tool would make) or
+// a crash. Files put under files/ by hand after a clean Close are the one
+// thing it then does not notice; the next unclean start removes them.
+func TestCleanCloseSkipsSweep(t *testing.T) {
+	f := storetest.Fixtures(t)["net8.0-linux-x64"]
+	dir := t.TempDir()
+	ix := storetest.NewIndexer()
+	open := func() *Store {
+		t.Helper()
+		s, err := Open(dir, ix, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	swept(s) // a new data directory has no marker
+	putPath(t, s, f.Debug)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(dir, "files", "00112233445566778899", "debuginfo")
+	os.MkdirAll(filepath.Dir(stray), 0o755)
+	os.WriteFile(stray, []byte("by hand"), 0o644)
+
+	s = open()
+	if swept(s) {
+		t.Fatal("Open swept right after a clean Close")
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Fatalf("the unswept file: %v", err)
+	}
+	s.Close()
+
+	// Another writer between the clean Close and Open: the marker is not
+	// trusted.
+	db, err := bbolt.Open(filepath.Join(dir, "aotsym.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = open()
+	if !swept(s) {
+		t.Fatal("Open trusted a marker older than the last write")
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("the sweep left %s", stray)
+	}
+	if _, err := s.OpenFile(context.Background(), f.ID, aotsym.FileDebug); err != nil {
+		t.Errorf("the stored build lost its file: %v", err)
+	}
+	s.Close()
+
+	// A crash right after a clean start: Open removed the marker.
+	s = open()
+	if swept(s) {
+		t.Fatal("Open swept after a clean Close")
+	}
+	crash(s)
+	s = open()
+	if !swept(s) {
+		t.Fatal("Open did not sweep after a crash")
+	}
+	s.Close()
+}
+
+// TestSweepLeavesUploadInFlight runs the sweep after a crash while an
+// executable is being added to a stored build: its file is in place and not
+// yet named by the record when the sweep finds it. The sweep must wait for
+// the upload's commit (the build's lock) and then keep the file.
+func TestSweepLeavesUploadInFlight(t *testing.T) {
+	f := storetest.Fixtures(t)["net8.0-linux-x64"]
+	dir := t.TempDir()
+	ix := storetest.NewIndexer()
+	s, err := Open(dir, ix, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putPath(t, s, f.Debug)
+	crash(s)
+
+	written, release, atStray := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var strayOnce sync.Once
+	sweepHook = func(point string, id aotsym.BuildID) {
+		switch {
+		case point == "start":
+			<-written // the executable is in place, its record not committed
+		case point == "stray" && id == f.ID:
+			strayOnce.Do(func() { close(atStray) })
+		}
+	}
+	defer func() { sweepHook = nil }()
+	s, err = Open(dir, ix, Options{OnStage: func(stage string) {
+		if stage == ingest.StageFileWritten {
+			close(written)
+			<-release
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() {
+		r, err := os.Open(f.Exe)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer r.Close()
+		_, err = s.Put(context.Background(), r, store.PutOptions{})
+		done <- err
+	}()
+	select {
+	case <-atStray:
+	case <-s.sweepDone:
+		close(release)
+		t.Fatal("the sweep ended without finding the executable of the upload in flight")
+	}
+	// Give a sweep that does not wait for the lock the time to remove the file.
+	select {
+	case <-s.sweepDone:
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	<-s.sweepDone
+	got, err := s.OpenFile(context.Background(), f.ID, aotsym.FileExecutable)
+	if err != nil {
+		t.Fatalf("the executable of the upload the sweep met: %v", err)
+	}
+	got.Close()
+	if b, err := s.Get(context.Background(), f.ID); err != nil || len(b.Files) != 2 {
+		t.Errorf("the build after the upload: %+v, %v", b, err)
+	}
+}
+
+// TestCloseWaitsForUpload closes the store while an upload is between
+// writing its file and committing: Close waits for the commit, the build is
+// complete at the next Open (which has no reason to sweep), and a write after
+// Close fails without leaving anything.
+func TestCloseWaitsForUpload(t *testing.T) {
+	fx := storetest.Fixtures(t)
+	f := fx["net8.0-linux-x64"]
+	dir := t.TempDir()
+	ix := storetest.NewIndexer()
+	written, release := make(chan struct{}), make(chan struct{})
+	s, err := Open(dir, ix, Options{OnStage: func(stage string) {
+		if stage == ingest.StageFileWritten {
+			close(written)
+			<-release
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	swept(s)
+	done := make(chan error, 1)
+	go func() {
+		r, _ := os.Open(f.Debug)
+		defer r.Close()
+		_, err := s.Put(context.Background(), r, store.PutOptions{})
+		done <- err
+	}()
+	<-written
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while an upload was between its file and its commit", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the upload Close waited for: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	other := fx["net9.0-linux-x64"]
+	r, _ := os.Open(other.Debug)
+	_, err = s.Put(context.Background(), r, store.PutOptions{})
+	r.Close()
+	if err == nil {
+		t.Fatal("Put after Close succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "files", string(other.ID))); !os.IsNotExist(err) {
+		t.Errorf("Put after Close left files/%s: %v", other.ID, err)
+	}
+
+	s, err = Open(dir, ix, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if swept(s) {
+		t.Error("Open swept after a Close that waited for the upload")
+	}
+	got, err := s.OpenFile(context.Background(), f.ID, aotsym.FileDebug)
+	if err != nil {
+		t.Fatalf("the upload Close waited for is not stored whole: %v", err)
+	}
+	got.Close()
+}
+
+// TestDecodedRecords checks that the memo of decoded records never answers
+// for bbolt: a record changed by SetTags, by a Touch flush, deleted and put
+// again, or rewritten behind the store's back reads as it is now, and what a
+// caller does to a returned build does not reach the next read.
+func TestDecodedRecords(t *testing.T) {
+	f := storetest.Fixtures(t)["net8.0-linux-x64"]
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := Open(dir, storetest.NewIndexer(), Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	putPath(t, s, f.Debug)
+	get := func() aotsym.Build {
+		t.Helper()
+		b, err := s.Get(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := get()
+	b.Tags = map[string]string{"mutated": "yes"}
+	b.Files[0].Name = "mutated"
+	if b2 := get(); b2.Tags["mutated"] != "" || b2.Files[0].Name == "mutated" {
+		t.Fatalf("a caller's change to a returned build reached the next Get: %+v", b2)
+	}
+	if _, err := s.SetTags(ctx, f.ID, map[string]string{"service": "orders"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b := get(); b.Tags["service"] != "orders" {
+		t.Errorf("Get after SetTags: tags %v", b.Tags)
+	}
+	if l, err := s.List(ctx, store.ListOptions{Tags: map[string]string{"service": "orders"}}); err != nil || len(l) != 1 {
+		t.Errorf("List by the new tag: %d builds, %v", len(l), err)
+	}
+	used := now.Add(time.Hour)
+	s.Touch(f.ID, used)
+	if err := s.flushTouches(); err != nil {
+		t.Fatal(err)
+	}
+	if b := get(); !b.LastUsed.Equal(used) {
+		t.Errorf("Get after a Touch flush: last used %v, want %v", b.LastUsed, used)
+	}
+	if err := s.Delete(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, f.ID); aotsym.ErrorCode(err) != aotsym.ENOTFOUND {
+		t.Errorf("Get after Delete: %v", err)
+	}
+	putPath(t, s, f.Debug)
+	if b := get(); len(b.Tags) != 0 || !b.LastUsed.IsZero() {
+		t.Errorf("Get of the build put again: %+v", b)
+	}
+	// Behind the store's back (the memo keeps the old bytes and decoding).
+	get()
+	if err := s.db.Update(func(tx *bbolt.Tx) error {
+		bk := tx.Bucket(bucketBuilds)
+		v := bytes.Replace(bk.Get([]byte(f.ID)), []byte(`"arch":"`), []byte(`"arch":"changed-`), 1)
+		return bk.Put([]byte(f.ID), v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b := get(); !strings.HasPrefix(b.Arch, "changed-") {
+		t.Errorf("Get after the record's bytes changed: arch %q", b.Arch)
+	}
+}
+
+func putPath(t testing.TB, s *Store, path string) store.PutResult {
+	t.Helper()
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res, err := s.Put(context.Background(), r, store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // TestSecondOpenFails checks that a second process (or instance) on the same
