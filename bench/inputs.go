@@ -11,7 +11,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha1"
 	"debug/elf"
 	"encoding/binary"
@@ -27,10 +26,8 @@ import (
 	"strings"
 
 	"github.com/aotsym/aotsym/internal/corpus"
-	"github.com/aotsym/aotsym/store"
+	"github.com/aotsym/aotsym/internal/service"
 	"github.com/aotsym/aotsym/store/bolt"
-	"github.com/aotsym/aotsym/symbolizer"
-	"github.com/aotsym/aotsym/symbolizer/elfindex"
 )
 
 // Seed is the fixed seed of every random input, so that two runs (and every
@@ -151,42 +148,11 @@ func Trace(m *corpus.Manifest, frames int) (string, int) {
 // frame ("   at …").
 func IsFrameLine(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "at ") }
 
-// Indexer is the real indexer (symbolizer.Indexer) seen as a store.Indexer,
-// as `aotsym serve` wires it.
-type Indexer struct{ ix symbolizer.Indexer }
-
-// Inspect reads an ELF file's identity.
-func (s Indexer) Inspect(r io.ReaderAt, size int64) (store.ELFInfo, error) {
-	in, err := s.ix.Inspect(r, size)
-	if err != nil {
-		return store.ELFInfo{}, err
-	}
-	return store.ELFInfo{BuildID: in.BuildID, Arch: in.Arch, HasDebug: in.HasDebug, HasCode: in.HasCode}, nil
-}
-
-// Build builds the index of a build.
-func (s Indexer) Build(ctx context.Context, debug, exe store.SizedReaderAt) (store.IndexResult, error) {
-	var d, e elfindex.SizedReaderAt
-	if debug != nil {
-		d = debug
-	}
-	if exe != nil {
-		e = exe
-	}
-	res, err := s.ix.Build(ctx, d, e)
-	if err != nil {
-		return store.IndexResult{}, err
-	}
-	return store.IndexResult{Data: res.Data, Functions: res.Functions, LineRows: res.LineRows, HasCode: res.HasCode}, nil
-}
-
-// Version is the index format version.
-func (s Indexer) Version() int { return s.ix.Version() }
-
-// OpenStore opens the embedded bbolt store in dir with the real indexer,
-// the store `aotsym serve --data dir` opens.
+// OpenStore opens the embedded bbolt store in dir with the real indexer
+// (service.Indexer, as `aotsym serve` wires it), the store
+// `aotsym serve --data dir` opens.
 func OpenStore(dir string) (*bolt.Store, error) {
-	return bolt.Open(dir, Indexer{}, bolt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return bolt.Open(dir, service.Indexer(), bolt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // WithBuildID returns a copy of the ELF file data whose GNU build ID note
