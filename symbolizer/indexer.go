@@ -64,7 +64,7 @@ func (ix Indexer) Build(ctx context.Context, debug, exe elfindex.SizedReaderAt) 
 // extensionsVersion changes whenever the name table's keys or encoding
 // (dotnet.TableName) or the call table (calls/1) change, so that stored
 // indexes are rebuilt from their files.
-const extensionsVersion = 4
+const extensionsVersion = 5
 
 // Version is the version of the indexes Build writes: elfindex's format
 // version and this package's extensions' together.

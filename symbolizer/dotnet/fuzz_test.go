@@ -1,6 +1,7 @@
 package dotnet
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,16 @@ func FuzzMatch(f *testing.F) {
 			m.Params = strings.Split(dwarfParams, "|")
 		}
 		q := NewQuery(method, ps, params != "")
+		// The keys hashed in parts are the keys as strings.
+		checkQueryKeys(t, method)
+		if got, want := SymbolMethodKeys(symbol), refSymbolMethodKeys(symbol); !slices.Equal(got, want) {
+			t.Fatalf("SymbolMethodKeys(%q) = %q, want %q", symbol, got, want)
+		}
+		for _, mm := range []Method{m, {Symbol: symbol, Aliases: []string{class, name}}} {
+			if got, want := tableWords(t, BuildTable(1, func(int) Method { return mm })), refWords([]Method{mm}); !slices.Equal(got, want) {
+				t.Fatalf("table of %+v: %x, want %x", mm, got, want)
+			}
+		}
 		mt, ok := q.Match(&m)
 		if !ok {
 			return
@@ -58,7 +69,7 @@ func FuzzMatch(f *testing.F) {
 // opened table answers lookups within its functions.
 func FuzzOpenTable(f *testing.F) {
 	f.Add(BuildTable(2, func(i int) Method { return Method{Symbol: "app_A__B", Class: "app_A", Name: "B"} }), 2)
-	f.Add([]byte("DNT4\x01\x00\x00\x00"), 1)
+	f.Add([]byte("DNT5\x01\x00\x00\x00"), 1)
 	f.Fuzz(func(t *testing.T, data []byte, n int) {
 		tab, err := OpenTable(data, n)
 		if err != nil {

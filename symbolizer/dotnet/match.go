@@ -91,7 +91,7 @@ func NewQuery(method string, params []aotsym.Param, hasParams bool) *Query {
 	q.eachKey(func(string, string, string) { n++ })
 	q.keys = make([]uint32, 0, n)
 	q.eachKey(func(prefix, method, tail string) {
-		q.keys = append(q.keys, fnvOffset.add(prefix).add(method).add(keyTail).add(tail).sum())
+		q.keys = append(q.keys, newKey(prefix).add(method).add(keyTail).add(tail).sum())
 	})
 	return q
 }

@@ -226,6 +226,7 @@ func TestTableKeysAsStrings(t *testing.T) {
 	for _, sym := range []string{
 		"<Boxed>app_Ns_T__M", "a__b__c__d__e__f__g__h__i__j__k__l__m_1", "app_A_B_0__C_1<X__Y>__D",
 		"x__<y>__z", "__", "a__", "app_Ns_Type__Format_2", "A_1__B_2__C_3__D_4__E_5",
+		"a<b__c", "a>b__c__d", "a<b>c__d<e", "___x____y_", "a__b<c>", "<<a>>__b__c_2",
 	} {
 		if got, want := SymbolMethodKeys(sym), refSymbolMethodKeys(sym); !slices.Equal(got, want) {
 			t.Errorf("SymbolMethodKeys(%q) = %q, want %q", sym, got, want)
@@ -270,6 +271,28 @@ func checkQueryKeys(t *testing.T, method string) {
 	for i, k := range got {
 		if q.keys[i] != hashKey(k) {
 			t.Fatalf("%q: the hash of key %q is not the key's", method, k)
+		}
+	}
+}
+
+// TestKeyHashParts: a key hashed in parts, cut anywhere, hashes as the
+// whole key; keys differing only in trailing zero bytes or length differ.
+func TestKeyHashParts(t *testing.T) {
+	keys := []string{"", "a", "a\x00", "a\x00\x00\x00\x00\x00\x00\x00", "m:MoveNext\x00OrderService_d__7",
+		"y:S_P_CoreLib_System_Collections_Generic_Dictionary_2<System___Canon__Int32>__TryInsert", "12345678", "123456789"}
+	seen := map[uint32]string{}
+	for _, k := range keys {
+		want := hashKey(k)
+		if o, ok := seen[want]; ok {
+			t.Errorf("%q and %q hash alike", k, o)
+		}
+		seen[want] = k
+		for i := 0; i <= len(k); i++ {
+			for j := i; j <= len(k); j++ {
+				if got := newKey(k[:i]).add(k[i:j]).add("").add(k[j:]).sum(); got != want {
+					t.Fatalf("%q cut at %d and %d hashes to %#x, whole %#x", k, i, j, got, want)
+				}
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package dotnet
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -25,11 +26,12 @@ import (
 // filed under (classTails) whatever the class's assembly prefix, so that a
 // name as common as `.ctor` or `MoveNext` leads to the few functions of types
 // ending alike, not to thousands. A hash may collide; the caller checks every
-// candidate (Query.Match). A key is hashed in parts as it is made (FNV-1a,
-// 64 bits, then mixed and cut to 32), so no key is ever built as a string:
-// building the table allocates nothing per function but its entries.
+// candidate (Query.Match). A key is hashed in parts as it is made (keyHash:
+// 64 bits, eight bytes at a time, then mixed and cut to 32), so no key is
+// ever built as a string: building the table allocates nothing per function
+// but its entries.
 //
-// Encoding (little-endian): "DNT4", count uint32, then count entries of
+// Encoding (little-endian): "DNT5", count uint32, then count entries of
 // uint64 hash<<32 | function, sorted and distinct. 32 bits of hash are
 // enough: a lookup in a table of ten million entries meets a stray entry
 // once in about 400 lookups, and candidates are checked anyway.
@@ -39,7 +41,7 @@ const (
 	keySanitized = "s:"
 	keyTail      = "\x00"
 
-	tableMagic = "DNT4"
+	tableMagic = "DNT5"
 	entrySize  = 8
 	headerSize = 8
 	// maxKeysPerSymbol bounds the sanitized keys one symbol contributes.
@@ -49,28 +51,66 @@ const (
 // TableName is the name under which the table is stored in a build's index.
 // It changes with the keys or the encoding, so that an index holding an
 // older table is seen as lacking this one.
-const TableName = "dotnet.names/4"
+const TableName = "dotnet.names/5"
 
-// keyHash hashes a key in parts: FNV-1a over the key's bytes.
-type keyHash uint64
-
-const (
-	fnvOffset keyHash = 14695981039346656037
-	fnvPrime  keyHash = 1099511628211
-)
-
-func (h keyHash) add(s string) keyHash {
-	for i := 0; i < len(s); i++ {
-		h ^= keyHash(s[i])
-		h *= fnvPrime
-	}
-	return h
+// keyHash hashes a key in parts, as if over the whole key's bytes: eight
+// bytes at a time (murmur3's block mixing), the bytes of a part that do not
+// fill a word carried to the next part. A keyHash is a value: a common
+// prefix is hashed once and extended by each key that shares it.
+type keyHash struct {
+	h, buf uint64
+	n      uint32 // bytes hashed so far; n%8 of them are in buf
 }
 
-// sum is the 32-bit hash stored: the FNV state mixed (murmur3's finalizer),
-// so that its top bits, which choose the bucket, depend on every byte.
-func (h keyHash) sum() uint32 {
-	x := uint64(h)
+// newKey starts the hash of a key.
+func newKey(prefix string) keyHash { return keyHash{h: 0x2f4ac1bd97e3d865}.add(prefix) }
+
+const (
+	mixC1 = 0x87c37b91114253d5
+	mixC2 = 0x4cf5ad432745937f
+)
+
+func mixWord(h, w uint64) uint64 {
+	w *= mixC1
+	w = bits.RotateLeft64(w, 31)
+	w *= mixC2
+	h ^= w
+	return bits.RotateLeft64(h, 27)*5 + 0x52dce729
+}
+
+func (k keyHash) add(s string) keyHash {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	if r := k.n % 8; r != 0 {
+		for ; i < len(b) && r < 8; i, r = i+1, r+1 {
+			k.buf |= uint64(b[i]) << (8 * r)
+		}
+		if r < 8 {
+			k.n += uint32(i)
+			return k
+		}
+		k.h = mixWord(k.h, k.buf)
+		k.buf = 0
+	}
+	for ; i+8 <= len(b); i += 8 {
+		k.h = mixWord(k.h, binary.LittleEndian.Uint64(b[i:]))
+	}
+	for r := 0; i+r < len(b); r++ {
+		k.buf |= uint64(b[i+r]) << (8 * r)
+	}
+	k.n += uint32(len(b))
+	return k
+}
+
+// sum is the 32-bit hash stored: the state, the bytes left over and the
+// length mixed (murmur3's finalizer), so that its top bits, which choose
+// the bucket, depend on every byte.
+func (k keyHash) sum() uint32 {
+	x := k.h
+	if k.n%8 != 0 {
+		x = mixWord(x, k.buf)
+	}
+	x ^= uint64(k.n)
 	x ^= x >> 33
 	x *= 0xff51afd7ed558ccd
 	x ^= x >> 33
@@ -80,7 +120,7 @@ func (h keyHash) sum() uint32 {
 }
 
 // hashKey returns the stored hash of a whole key.
-func hashKey(key string) uint32 { return fnvOffset.add(key).sum() }
+func hashKey(key string) uint32 { return newKey(key).sum() }
 
 // TableBuilder builds a name table function by function. Its memory is
 // the table's entries (8 bytes each, a few per function) held in chunks, and,
@@ -115,7 +155,7 @@ func (b *TableBuilder) put(h keyHash, fn uint32) {
 func (b *TableBuilder) Add(fn int, m *Method) {
 	f := uint32(fn)
 	if m.Name != "" && m.Class != "" {
-		h := fnvOffset.add(keyName).add(m.Name).add(keyTail)
+		h := newKey(keyName).add(m.Name).add(keyTail)
 		b.tails = appendClassTails(b.tails[:0], m.Class)
 		for _, t := range b.tails {
 			b.put(h.add(t), f)
@@ -130,10 +170,17 @@ func (b *TableBuilder) Add(fn int, m *Method) {
 		if sym == "" {
 			continue
 		}
-		b.put(fnvOffset.add(keySymbol).add(sym), f)
+		b.put(newKey(keySymbol).add(sym), f)
 		if sanitized {
-			b.symbolMethodKeys(sym, func(rest, tail string) {
-				b.put(fnvOffset.add(keySanitized).add(rest).add(keyTail).add(tail), f)
+			b.symbolMethodKeys(sym, func(rest, dedup string, tails []string) {
+				h := newKey(keySanitized).add(rest).add(keyTail)
+				hd := newKey(keySanitized).add(dedup).add(keyTail)
+				for _, t := range tails {
+					b.put(h.add(t), f)
+					if dedup != "" {
+						b.put(hd.add(t), f)
+					}
+				}
 			})
 		}
 	}
@@ -142,17 +189,48 @@ func (b *TableBuilder) Add(fn int, m *Method) {
 // Finish returns the encoded table. The builder is empty afterwards.
 func (b *TableBuilder) Finish() []byte {
 	n := b.total
-	// One word of header, then the entries: sorted and encoded in place,
-	// so that the table and the chunks are the most ever held.
+	// One word of header, then the entries, distributed from the chunks
+	// by their top bits (hashes are uniform: a few entries per bucket),
+	// each bucket then sorted, and encoded in place: the table and the
+	// chunks are the most ever held.
 	words := make([]uint64, 1+n)
-	at := 1
-	for _, c := range b.chunks {
-		at += copy(words[at:], c)
-	}
-	copy(words[at:], b.cur)
-	b.chunks, b.cur, b.total = nil, nil, 0
 	entries := words[1:]
-	slices.Sort(entries)
+	// Few enough buckets that their counters and write positions stay in
+	// the cache; a bucket is then sorted on its own, in the cache too.
+	bits := min(bucketBits(n), 12)
+	shift := 64 - bits
+	var ends [1<<12 + 1]uint32
+	for _, c := range b.chunks {
+		for _, v := range c {
+			ends[v>>shift+1]++
+		}
+	}
+	for _, v := range b.cur {
+		ends[v>>shift+1]++
+	}
+	for k := 1; k <= 1<<bits; k++ {
+		ends[k] += ends[k-1]
+	}
+	put := func(c []uint64) {
+		for _, v := range c {
+			k := v >> shift
+			entries[ends[k]] = v
+			ends[k]++
+		}
+	}
+	for _, c := range b.chunks {
+		put(c)
+	}
+	put(b.cur)
+	b.chunks, b.cur, b.total = nil, nil, 0
+	// ends[k] is now the end of bucket k.
+	var scratch []uint64
+	lo := 0
+	for k := 0; k < 1<<bits; k++ {
+		hi := int(ends[k])
+		scratch = sortBucket(entries[lo:hi], bits, scratch)
+		lo = hi
+	}
 	entries = slices.Compact(entries)
 	out := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 8*(1+len(entries)))
 	if !littleEndian {
@@ -165,12 +243,79 @@ func (b *TableBuilder) Finish() []byte {
 	return out
 }
 
+// sortBucket sorts the entries of one bucket, whose top bits (skip of them)
+// are alike: by the next bits into scratch, then each part by insertion. A
+// large bucket (entries sharing a hash: one name at many addresses) is
+// sorted in place. It returns scratch for the next bucket.
+func sortBucket(s []uint64, skip uint, scratch []uint64) []uint64 {
+	const small, large = 16, 1 << 16
+	switch {
+	case len(s) <= small:
+		insertionSort(s)
+		return scratch
+	case len(s) > large:
+		slices.Sort(s)
+		return scratch
+	}
+	bits := min(bucketBits(len(s)), 10)
+	shift := 64 - bits
+	var ends [1<<10 + 1]uint32
+	for _, v := range s {
+		ends[(v<<skip)>>shift+1]++
+	}
+	for k := 1; k <= 1<<bits; k++ {
+		ends[k] += ends[k-1]
+	}
+	if cap(scratch) < len(s) {
+		scratch = make([]uint64, len(s), 2*len(s))
+	}
+	scratch = scratch[:len(s)]
+	for _, v := range s {
+		k := (v << skip) >> shift
+		scratch[ends[k]] = v
+		ends[k]++
+	}
+	lo := 0
+	for k := 0; k < 1<<bits; k++ {
+		hi := int(ends[k])
+		if hi-lo > small {
+			slices.Sort(scratch[lo:hi])
+		} else {
+			insertionSort(scratch[lo:hi])
+		}
+		lo = hi
+	}
+	copy(s, scratch)
+	return scratch
+}
+
+func insertionSort(s []uint64) {
+	for i := 1; i < len(s); i++ {
+		v := s[i]
+		j := i
+		for ; j > 0 && s[j-1] > v; j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
+	}
+}
+
+// bucketBits returns how many top bits of the hash index n entries: about
+// entriesPerBucket entries per bucket, at most 2^24 buckets.
+func bucketBits(n int) uint {
+	bits := uint(0)
+	for bits < 24 && n>>(bits+1) >= entriesPerBucket {
+		bits++
+	}
+	return bits
+}
+
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // BuildTable builds the name table of n functions.
 func BuildTable(n int, method func(i int) Method) []byte {
 	var b TableBuilder
-	for i := 0; i < n; i++ {
+	for i := range n {
 		m := method(i)
 		b.Add(i, &m)
 	}
@@ -184,45 +329,53 @@ func BuildTable(n int, method func(i int) Method) []byte {
 func SymbolMethodKeys(sym string) []string {
 	var b TableBuilder
 	var out []string
-	b.symbolMethodKeys(sym, func(rest, tail string) { out = append(out, rest+keyTail+tail) })
+	b.symbolMethodKeys(sym, func(rest, dedup string, tails []string) {
+		for _, t := range tails {
+			out = append(out, rest+keyTail+t)
+			if dedup != "" {
+				out = append(out, dedup+keyTail+t)
+			}
+		}
+	})
 	return out
 }
 
-// symbolMethodKeys calls yield with the two parts of each key
-// SymbolMethodKeys returns, in its order.
-func (b *TableBuilder) symbolMethodKeys(sym string, yield func(rest, tail string)) {
+// symbolMethodKeys calls yield for each boundary SymbolMethodKeys files a
+// symbol under: the method part, the method part without a uniqueness
+// suffix ("" when it has none), and the type's tails; the keys are each
+// part with each tail, in SymbolMethodKeys' order.
+func (b *TableBuilder) symbolMethodKeys(sym string, yield func(rest, dedup string, tails []string)) {
 	name, _, _ := cutTrailingInst(sym)
-	// A boundary's method part must hold no '<' or '>'; past the last one,
-	// none does.
-	lastAngle := strings.LastIndexAny(name, "<>")
+	// A boundary is a `__` at angle-bracket depth 0, not at the start,
+	// followed by a method part without '<' or '>'. So it lies past the
+	// last '<' or '>', where the depth is that of the whole name.
+	start := 1
+	if last := max(strings.LastIndexByte(name, '<'), strings.LastIndexByte(name, '>')); last >= 0 {
+		if strings.Count(name, "<") != strings.Count(name, ">") {
+			return
+		}
+		start = last + 1
+	}
 	keys := 0
-	depth := 0
-	for i := 0; i+2 < len(name) && keys < maxKeysPerSymbol; i++ {
-		switch name[i] {
-		case '<':
-			depth++
-			continue
-		case '>':
-			depth--
-			continue
+	for i := start; i+2 < len(name) && keys < maxKeysPerSymbol; i++ {
+		j := strings.Index(name[i:], "__")
+		if j < 0 {
+			return
 		}
-		if depth != 0 || name[i] != '_' || name[i+1] != '_' || i == 0 {
-			continue
-		}
-		if lastAngle >= i+2 {
-			continue // the boundary is inside the type's instantiation
+		if i += j; i+2 >= len(name) {
+			return
 		}
 		rest := name[i+2:]
-		r, dedup := cutDedup(rest)
-		b.tails = appendClassTails(b.tails[:0], name[:i])
-		for _, t := range b.tails {
-			yield(rest, t)
-			keys++
-			if dedup && r != "" {
-				yield(r, t)
-				keys++
-			}
+		r, ok := cutDedup(rest)
+		if !ok {
+			r = ""
 		}
+		b.tails = appendClassTails(b.tails[:0], name[:i])
+		keys += len(b.tails)
+		if r != "" {
+			keys += len(b.tails)
+		}
+		yield(rest, r, b.tails)
 	}
 }
 
@@ -312,10 +465,7 @@ func OpenTable(data []byte, functions int) (*Table, error) {
 	if (len(data)-headerSize)%entrySize != 0 || (len(data)-headerSize)/entrySize != n {
 		return nil, fmt.Errorf("dotnet name table: %d entries do not fit in %d bytes: rebuild the build's index", n, len(data))
 	}
-	bits := uint(0)
-	for bits < 24 && n>>(bits+1) >= entriesPerBucket {
-		bits++
-	}
+	bits := bucketBits(n)
 	t := &Table{data: data, n: n, shift: 32 - bits, buckets: make([]uint32, 1<<bits+1)}
 	var prev uint64
 	next := 0 // the next bucket whose start is not set
@@ -357,7 +507,7 @@ func (t *Table) Lookup(key string, yield func(fn int) bool) {
 
 // LookupSymbol calls yield with the functions that may have the symbol sym.
 func (t *Table) LookupSymbol(sym string, yield func(fn int) bool) {
-	t.lookup(fnvOffset.add(keySymbol).add(sym).sum(), yield)
+	t.lookup(newKey(keySymbol).add(sym).sum(), yield)
 }
 
 // lookup calls yield with the functions filed under hash h; it returns
