@@ -141,7 +141,7 @@ type builder struct {
 	seqIdx []seqRef // every sequence by lo, built on first need
 	cuIdx  []seqRef // every compile unit range by lo
 
-	rowBuf, cpBuf, inlBuf []byte // reused while writing entries
+	noIdent *ident // names an inlined subroutine whose origin is no subprogram
 
 	callsDone chan error // the call sweep's outcome, once b.calls is complete
 }
@@ -734,7 +734,7 @@ func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
 // it, so that no row of another function answers for it. A nested entry
 // (a label inside a function) also gets the row in force at its start when
 // that row starts inside the enclosing function. The rows' files get their
-// IDs here, in order.
+// IDs later (assignFiles), in order.
 func (b *builder) rowsFor(e *entry) rowSpan {
 	if b.di == nil {
 		return rowSpan{}
@@ -766,12 +766,6 @@ func (b *builder) rowsFor(e *entry) rowSpan {
 	}
 	if span.end != 0 {
 		span.n++
-	}
-	if span.hasLead {
-		b.rowFile(u, span.lead.file)
-	}
-	for k := range span.rows {
-		b.rowFile(u, span.rows[k].file)
 	}
 	return span
 }

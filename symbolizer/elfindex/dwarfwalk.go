@@ -41,10 +41,9 @@ type subRec struct {
 	spec, origin  dwarf.Offset // 0: none
 	declFile      int32        // line-table index, -1: none
 	declLine      int32
-	scope         int32  // enclosing class/namespace, -1: none
-	params        int32  // first of its formal parameters in cuData.params, -1: none
-	lastParam     int32  // the last one
-	ident         *ident // resolved, once needed
+	scope         int32 // enclosing class/namespace, -1: none
+	params        int32 // first of its formal parameters in cuData.params, -1: none
+	lastParam     int32 // the last one
 }
 
 type paramRec struct {
@@ -116,7 +115,8 @@ type cuData struct {
 	fileNames []string // line-table file index → path
 	seqs      []sequence
 
-	subs     []subRec // by offset
+	subs     []subRec                // by offset
+	idents   []atomic.Pointer[ident] // subs[i] resolved, once needed
 	params   []paramRec
 	typeOffs []dwarf.Offset
 	types    []typeRec // by offset, as typeOffs
@@ -793,6 +793,7 @@ func walkUnit(d *dwarfData, u *cuData, nodes, records *atomic.Int64, lim Limits)
 			}
 		}
 	}
+	u.idents = make([]atomic.Pointer[ident], len(u.subs))
 	if nodes.Add(counted&1023) > maxNodes {
 		return formatErr(d.role, ".debug_info", -1, ErrLimit, "more than %d inlined subroutines", maxNodes)
 	}
@@ -937,17 +938,18 @@ func (di *dwarfInfo) unitOf(off dwarf.Offset) *cuData {
 	return nil
 }
 
-// sub returns the subprogram record at off.
-func (di *dwarfInfo) sub(off dwarf.Offset) (*cuData, *subRec) {
+// subIndex returns the unit and index of the subprogram record at off;
+// nil when there is none.
+func (di *dwarfInfo) subIndex(off dwarf.Offset) (*cuData, int) {
 	u := di.unitOf(off)
 	if u == nil {
-		return nil, nil
+		return nil, -1
 	}
 	i := sort.Search(len(u.subs), func(i int) bool { return u.subs[i].off >= off })
 	if i == len(u.subs) || u.subs[i].off != off {
-		return nil, nil
+		return nil, -1
 	}
-	return u, &u.subs[i]
+	return u, i
 }
 
 // typeAt returns the type entry at off, which must be in u.
@@ -963,18 +965,39 @@ func (u *cuData) typeAt(off dwarf.Offset) (typeRec, bool) {
 // DW_AT_specification and DW_AT_abstract_origin as llvm-symbolizer does.
 type ident struct {
 	name, linkage string
-	declFile      uint32 // global file ID, 0: none
+	declFile      uint32 // global file ID, 0: none (given by the encoder)
 	declLine      uint32
 	class         string
 	params        []string
 	paramNames    []string
 	hasThis       bool
 	paramsOff     int64 // offset of the parameter list once written, -1 before
+	// The declaration file: its unit and line-table index, and its global
+	// ID once the encoder has given it (fileDone).
+	declUnit *cuData
+	declIdx  int32
+	fileDone bool
+}
+
+// resolveCache keeps the type and scope names one goroutine has rendered.
+type resolveCache struct {
+	types  map[unitOffset]string
+	scopes map[unitScope]string
+}
+
+type unitOffset struct {
+	u   *cuData
+	off dwarf.Offset
+}
+
+type unitScope struct {
+	u *cuData
+	i int32
 }
 
 // resolve follows a subprogram's specification/origin chain.
-func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
-	id := ident{paramsOff: -1}
+func (di *dwarfInfo) resolve(u *cuData, s *subRec, rc *resolveCache) ident {
+	id := ident{paramsOff: -1, declIdx: -1}
 	haveFile, haveLine, haveParams, haveClass := false, false, false, false
 	type step struct {
 		u *cuData
@@ -994,7 +1017,7 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 		}
 		if !haveFile && st.s.declFile >= 0 {
 			haveFile = true
-			id.declFile = di.fileID(st.u, st.s.declFile)
+			id.declUnit, id.declIdx = st.u, st.s.declFile
 		}
 		if !haveLine && st.s.declLine >= 0 {
 			haveLine = true
@@ -1002,7 +1025,7 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 		}
 		if !haveClass && st.s.scope >= 0 {
 			haveClass = true
-			id.class = st.u.qualifiedScope(st.s.scope)
+			id.class = rc.qualifiedScope(st.u, st.s.scope)
 		}
 		if !haveParams && st.s.params >= 0 {
 			haveParams = true
@@ -1012,7 +1035,7 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 					id.hasThis = true
 					continue
 				}
-				id.params = append(id.params, di.typeName(st.u, p.typ, 0))
+				id.params = append(id.params, di.typeName(st.u, p.typ, 0, rc))
 				id.paramNames = append(id.paramNames, p.name)
 			}
 		}
@@ -1020,27 +1043,29 @@ func (di *dwarfInfo) resolve(u *cuData, s *subRec) ident {
 			if ref == 0 {
 				continue
 			}
-			if nu, ns := di.sub(ref); ns != nil {
-				queue = append(queue, step{nu, ns})
+			if nu, ni := di.subIndex(ref); nu != nil {
+				queue = append(queue, step{nu, &nu.subs[ni]})
 			}
 		}
 	}
 	return id
 }
 
-func (u *cuData) qualifiedScope(i int32) string {
+// qualifiedScope returns the "::"-joined names of scope i of u and the
+// scopes around it.
+func (rc *resolveCache) qualifiedScope(u *cuData, i int32) string {
 	if i < 0 || int(i) >= len(u.scopes) {
 		return ""
 	}
-	if u.scopeNames == nil {
-		u.scopeNames = make([]string, len(u.scopes))
-		u.scopeDone = make([]bool, len(u.scopes))
-	}
-	if u.scopeDone[i] {
-		return u.scopeNames[i]
+	k := unitScope{u, i}
+	if s, ok := rc.scopes[k]; ok {
+		return s
 	}
 	s := u.qualify(i)
-	u.scopeNames[i], u.scopeDone[i] = s, true
+	if rc.scopes == nil {
+		rc.scopes = make(map[unitScope]string)
+	}
+	rc.scopes[k] = s
 	return s
 }
 
@@ -1066,7 +1091,7 @@ func (u *cuData) qualify(i int32) string {
 
 // typeName prints a type the way C++ and llvm-dwarfdump do: "String &",
 // "int", "app_MyService_Orders_Order *", "const char *".
-func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int) string {
+func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int, rc *resolveCache) string {
 	if off == 0 {
 		return "void"
 	}
@@ -1076,7 +1101,7 @@ func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int) string {
 			return "?"
 		}
 	}
-	if s, ok := tu.typeNames[off]; ok {
+	if s, ok := rc.types[unitOffset{tu, off}]; ok {
 		return s
 	}
 	if depth > 12 {
@@ -1089,38 +1114,38 @@ func (di *dwarfInfo) typeName(u *cuData, off dwarf.Offset, depth int) string {
 	var s string
 	switch t.tag {
 	case dwarf.TagPointerType:
-		s = pointerTo(di.typeName(tu, t.typ, depth+1), "*")
+		s = pointerTo(di.typeName(tu, t.typ, depth+1, rc), "*")
 	case dwarf.TagReferenceType:
-		s = pointerTo(di.typeName(tu, t.typ, depth+1), "&")
+		s = pointerTo(di.typeName(tu, t.typ, depth+1, rc), "&")
 	case tagRvalueReference:
-		s = pointerTo(di.typeName(tu, t.typ, depth+1), "&&")
+		s = pointerTo(di.typeName(tu, t.typ, depth+1, rc), "&&")
 	case dwarf.TagConstType, dwarf.TagVolatileType, dwarf.TagRestrictType, tagAtomic, tagImmutable:
 		q := map[dwarf.Tag]string{dwarf.TagConstType: "const", dwarf.TagVolatileType: "volatile", dwarf.TagRestrictType: "restrict", tagAtomic: "_Atomic", tagImmutable: "immutable"}[t.tag]
-		inner := di.typeName(tu, t.typ, depth+1)
+		inner := di.typeName(tu, t.typ, depth+1, rc)
 		if it, ok := tu.typeAt(t.typ); ok && (it.tag == dwarf.TagPointerType || it.tag == dwarf.TagReferenceType || it.tag == tagRvalueReference) {
 			s = inner + " " + q
 		} else {
 			s = q + " " + inner
 		}
 	case dwarf.TagArrayType:
-		s = di.typeName(tu, t.typ, depth+1) + "[]"
+		s = di.typeName(tu, t.typ, depth+1, rc) + "[]"
 	case dwarf.TagSubroutineType:
-		s = di.typeName(tu, t.typ, depth+1) + " (*)(…)"
+		s = di.typeName(tu, t.typ, depth+1, rc) + " (*)(…)"
 	case dwarf.TagPtrToMemberType:
-		s = di.typeName(tu, t.typ, depth+1) + " ::*"
+		s = di.typeName(tu, t.typ, depth+1, rc) + " ::*"
 	default:
 		s = t.name
 		if s == "" {
 			s = "(anonymous)"
 		}
 		if t.scope >= 0 {
-			s = tu.qualifiedScope(t.scope) + "::" + s
+			s = rc.qualifiedScope(tu, t.scope) + "::" + s
 		}
 	}
-	if tu.typeNames == nil {
-		tu.typeNames = make(map[dwarf.Offset]string)
+	if rc.types == nil {
+		rc.types = make(map[unitOffset]string)
 	}
-	tu.typeNames[off] = s
+	rc.types[unitOffset{tu, off}] = s
 	return s
 }
 

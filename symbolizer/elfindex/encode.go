@@ -5,25 +5,34 @@ import (
 	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // entryOut is an entry ready to be written: everything it says, names as
-// provisional IDs of the name table (final once it is sorted).
+// provisional IDs of the name table of the worker w that prepared it
+// (final once the tables are merged and sorted).
 type entryOut struct {
-	flags   uint64
-	name    string
-	nameID  uint32
-	aliases []uint32
-	choice  int // 0: name, k: aliases[k-1] (llvm-symbolizer's pick)
-	id      *ident
-	linkID  uint32 // the linkage name, unless it is the name (fLinkSame)
-	symFile uint32
-	rows    rowSpan
-	inl     *inlineOut
-	calls   []uint64
+	flags    uint64
+	w        uint8
+	name     string
+	nameID   uint32
+	aliases  []uint32
+	choice   int // 0: name, k: aliases[k-1] (llvm-symbolizer's pick)
+	id       *ident
+	linkID   uint32 // the linkage name, unless it is the name (fLinkSame)
+	pickFile string // the STT_FILE name of llvm-symbolizer's pick
+	symFile  uint32
+	rows     rowSpan
+	inl      *inlineOut
+	calls    []uint64
+	// The short name and the class: mode (0 none, 1 affix, 2 string) and
+	// the affix length or the string ref (encodeAffix).
+	short, class [3]uint64
 }
 
 type inlineOut struct {
@@ -39,25 +48,56 @@ type inlineSeg struct {
 type nodeOut struct {
 	parent                      int // -1: the function
 	nameID                      uint32
+	id                          *ident
+	callIdx                     int32 // line-table index of the call file
 	declFile, declLine          uint32
 	callFile, callLine, callCol uint32
 	callDisc                    uint32
 	low                         uint64 // 1 + offset of DW_AT_low_pc, 0: none
 }
 
-// encode writes the index: the entries are prepared first, so that every
-// name is known and sorted before IDs are written.
+// encWorker is what one goroutine of the encoder keeps: its name table,
+// caches and scratch memory.
+type encWorker struct {
+	names                 *nameTable
+	sc                    inlineScratch
+	rc                    resolveCache
+	rowBuf, cpBuf, inlBuf []byte
+}
+
+// encode writes the index, in phases:
+//
+//  1. (parallel) each entry's names, identity, rows and inline ranges;
+//  2. (in order) file IDs, in the order the entries meet the files;
+//  3. the return addresses, once the call sweep is done;
+//  4. the name tables merged and sorted: the final name IDs;
+//  5. (in order) the strings and parameter lists, which get offsets;
+//  6. (parallel) the records, in chunks then put end to end.
+//
+// The bytes are the same whatever the number of goroutines.
 func (b *builder) encode() ([]byte, error) {
-	names := newNameTable(len(b.entries) + len(b.entries)/2)
-	outs := make([]entryOut, len(b.entries))
-	var sc inlineScratch
-	for i, e := range b.entries {
-		if i%4096 == 0 {
-			if err := b.check(); err != nil {
-				return nil, err
-			}
+	n := len(b.entries)
+	outs := make([]entryOut, n)
+	if b.di != nil {
+		b.buildSeqIndex()
+	}
+	b.noIdent = &ident{paramsOff: -1, declIdx: -1}
+	nw := max(1, min(runtime.GOMAXPROCS(0), n/256, 255))
+	ws := make([]*encWorker, nw)
+	for i := range ws {
+		ws[i] = &encWorker{names: newNameTable((n + n/2) / nw)}
+	}
+	err := b.inChunks(n, 512, nw, func(w, lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			b.shape(&outs[i], b.entries[i], ws[w], w)
 		}
-		b.prepare(&outs[i], e, names, &sc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range outs {
+		b.assignFiles(&outs[i], b.entries[i])
 	}
 	if err := <-b.callsDone; err != nil {
 		return nil, err
@@ -66,11 +106,17 @@ func (b *builder) encode() ([]byte, error) {
 		return nil, err
 	}
 	b.addCalls(outs)
-	nameSec := names.finish()
+	tables := make([]*nameTable, nw)
+	for i, w := range ws {
+		tables[i] = w.names
+	}
+	nameSec := finishNames(tables)
 
 	st := newStrtab()
 	params := newParamTable()
-	n := len(b.entries)
+	for i := range outs {
+		b.addStrings(&outs[i], st, params)
+	}
 	var minAddr, maxAddr uint64
 	if n > 0 {
 		minAddr, maxAddr = b.entries[0].start, b.entries[n-1].start
@@ -82,17 +128,6 @@ func (b *builder) encode() ([]byte, error) {
 	}
 	addrs := make([]byte, n*aw)
 	funcs := make([]byte, n*funcRecord)
-	// Room for the records: about 3 bytes a row (4 with checkpoints), the
-	// inline tables, the return addresses and the identities.
-	est := 24 * n
-	for i := range outs {
-		o := &outs[i]
-		est += 4*o.rows.n + 2*len(o.calls)
-		if o.inl != nil {
-			est += 2 + inlineNodeSize*len(o.inl.nodes) + inlineSegSize*len(o.inl.segs)
-		}
-	}
-	fdata := enc{b: make([]byte, 0, est)}
 	for i, e := range b.entries {
 		if wide {
 			binary.LittleEndian.PutUint64(addrs[i*8:], e.start-minAddr)
@@ -103,13 +138,58 @@ func (b *builder) encode() ([]byte, error) {
 		if size > 0xffffffff {
 			return nil, formatErr(b.main.role, "", -1, nil, "function at %#x is %d bytes long; at most 4 GiB is supported", e.start, size)
 		}
-		if len(fdata.b) > 0xffffffff {
-			return nil, formatErr(b.main.role, "", -1, ErrLimit, "the function data exceeds 4 GiB")
+		binary.LittleEndian.PutUint32(funcs[i*funcRecord:], uint32(size))
+	}
+	// The records, in chunks of entries written in parallel, each into its
+	// own buffer (with offsets from its start), then put end to end.
+	const chunk = 1024
+	type written struct {
+		b           []byte
+		rows, nodes int
+	}
+	chunks := make([]written, (n+chunk-1)/chunk)
+	err = b.inChunks(n, chunk, nw, func(w, lo, hi int) error {
+		// Room for about 3 bytes a row (4 with checkpoints), the inline
+		// tables, the return addresses and the identities.
+		est := 24 * (hi - lo)
+		for i := lo; i < hi; i++ {
+			o := &outs[i]
+			est += 4*o.rows.n + 2*len(o.calls)
+			if o.inl != nil {
+				est += 2 + inlineNodeSize*len(o.inl.nodes) + inlineSegSize*len(o.inl.segs)
+			}
 		}
-		rec := funcs[i*funcRecord:]
-		binary.LittleEndian.PutUint32(rec, uint32(size))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(len(fdata.b)))
-		b.writeEntry(&fdata, st, names, params, i, e, &outs[i])
+		c := &chunks[lo/chunk]
+		out := enc{b: make([]byte, 0, est)}
+		for i := lo; i < hi; i++ {
+			binary.LittleEndian.PutUint32(funcs[i*funcRecord+4:], uint32(min(len(out.b), 0xffffffff)))
+			rows, nodes := b.writeEntry(&out, tables, ws[w], i, b.entries[i], &outs[i])
+			c.rows += rows
+			c.nodes += nodes
+		}
+		c.b = out.b
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, c := range chunks {
+		total += len(c.b)
+	}
+	if uint64(total) > 0xffffffff {
+		return nil, formatErr(b.main.role, "", -1, ErrLimit, "the function data exceeds 4 GiB")
+	}
+	fdata := make([]byte, 0, total)
+	for k, c := range chunks {
+		base := uint32(len(fdata))
+		for i := k * chunk; i < min(n, (k+1)*chunk); i++ {
+			rec := funcs[i*funcRecord+4:]
+			binary.LittleEndian.PutUint32(rec, base+binary.LittleEndian.Uint32(rec))
+		}
+		fdata = append(fdata, c.b...)
+		b.stats.LineRows += c.rows
+		b.stats.InlineNodes += c.nodes
 	}
 	// Files last: rows and inline records have named all of theirs.
 	files := make([]byte, 8*len(b.files.names))
@@ -150,12 +230,56 @@ func (b *builder) encode() ([]byte, error) {
 		{secMeta, meta.b},
 		{secAddrs, addrs},
 		{secFuncs, funcs},
-		{secFData, fdata.b},
+		{secFData, fdata},
 		{secParams, params.e.b},
 		{secFiles, files},
 		{secNames, nameSec},
 		{secStrings, st.b},
 	})
+}
+
+// inChunks calls fn for the chunks [lo, hi) of n items, size at a time,
+// from nw goroutines (w is the goroutine's number). It stops at the first
+// error or when the build is cancelled; a panic becomes an error.
+func (b *builder) inChunks(n, size, nw int, fn func(w, lo, hi int) error) error {
+	var next atomic.Int64
+	errs := make([]error, nw)
+	var wg sync.WaitGroup
+	for w := 0; w < nw; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					recoveredPanics.Add(1)
+					errs[w] = formatErr(b.main.role, "", -1, nil, "cannot be indexed: unexpected failure while writing the index (%v); please report this with the file", p)
+				}
+			}()
+			for {
+				lo := int(next.Add(int64(size))) - size
+				if lo >= n {
+					return
+				}
+				if err := b.check(); err != nil {
+					errs[w] = err
+					next.Store(int64(n))
+					return
+				}
+				if err := fn(w, lo, min(n, lo+size)); err != nil {
+					errs[w] = err
+					next.Store(int64(n))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nameOrder sorts the symbols at one address so that the most qualified
@@ -198,9 +322,12 @@ func llvmChoice(syms []symbol) int {
 	return best
 }
 
-// prepare works out what entry e says, and adds its names to the name
-// table. File IDs are given in the order prepare meets files.
-func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScratch) {
+// shape works out what entry e says, apart from its file IDs and string
+// offsets (given in order by assignFiles and addStrings): its names (in
+// w's name table), identity, rows and inline ranges.
+func (b *builder) shape(o *entryOut, e *entry, w *encWorker, wi int) {
+	o.w = uint8(wi)
+	names := w.names
 	if len(e.syms) > 0 {
 		o.flags |= fSym
 		nameOrder(e.syms)
@@ -221,7 +348,7 @@ func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScr
 			o.flags |= fAliases
 		}
 		if pick.file != "" {
-			o.symFile = b.files.id(pick.file)
+			o.pickFile = pick.file
 			o.flags |= fSymFile
 		}
 	}
@@ -229,12 +356,7 @@ func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScr
 		o.flags |= fParent
 	}
 	if e.root != nil && !e.inherited {
-		s := &e.unit.subs[e.root.sub]
-		if s.ident == nil {
-			v := b.di.resolve(e.unit, s)
-			s.ident = &v
-		}
-		id := s.ident
+		id := b.identOf(e.unit, int(e.root.sub), &w.rc)
 		o.id = id
 		o.flags |= fDWARF
 		if o.name == "" {
@@ -268,7 +390,7 @@ func (b *builder) prepare(o *entryOut, e *entry, names *nameTable, sc *inlineScr
 		}
 	}
 	if e.root != nil && len(e.root.nodes) > 0 {
-		if o.inl = b.inlineFor(e, names, sc); o.inl != nil {
+		if o.inl = b.inlineFor(e, names, &w.sc, &w.rc); o.inl != nil {
 			o.flags |= fInline
 		}
 	}
@@ -289,8 +411,69 @@ func (b *builder) addCalls(outs []entryOut) {
 	}
 }
 
-// writeEntry writes one fdata record (layout in the package documentation).
-func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *paramTable, i int, e *entry, o *entryOut) {
+// assignFiles gives the files entry e names their IDs, in the order the
+// entries are written: its symbol's file, its declaration's, its rows',
+// then each inlined subroutine's declaration and call site.
+func (b *builder) assignFiles(o *entryOut, e *entry) {
+	if o.pickFile != "" {
+		o.symFile = b.files.id(o.pickFile)
+	}
+	if o.id != nil {
+		b.identFile(o.id)
+	}
+	if o.rows.n > 0 {
+		if o.rows.hasLead {
+			b.rowFile(o.rows.u, o.rows.lead.file)
+		}
+		for k := range o.rows.rows {
+			b.rowFile(o.rows.u, o.rows.rows[k].file)
+		}
+	}
+	if o.inl != nil {
+		for k := range o.inl.nodes {
+			nd := &o.inl.nodes[k]
+			b.identFile(nd.id)
+			nd.declFile = nd.id.declFile
+			nd.callFile = b.di.fileID(e.unit, nd.callIdx)
+		}
+	}
+}
+
+// identFile gives an identity's declaration file its ID, once.
+func (b *builder) identFile(id *ident) {
+	if !id.fileDone {
+		id.fileDone = true
+		if id.declUnit != nil {
+			id.declFile = b.di.fileID(id.declUnit, id.declIdx)
+		}
+	}
+}
+
+// addStrings gives the short name, the class and the parameter list of
+// entry e their offsets in the string and parameter tables, in the order
+// the entries are written.
+func (b *builder) addStrings(o *entryOut, st *strtab, params *paramTable) {
+	if o.flags&fDWARF == 0 {
+		return
+	}
+	id := o.id
+	base := o.name
+	if o.flags&fLinkSame == 0 {
+		if base = id.linkage; base == "" && o.flags&fSym != 0 {
+			base = o.name
+		}
+	}
+	o.short = affix(st, base, id.name, strings.HasSuffix)
+	o.class = affix(st, base, id.class, strings.HasPrefix)
+	if o.flags&fParams != 0 && id.paramsOff < 0 {
+		id.paramsOff = int64(params.add(st, id.params, id.paramNames))
+	}
+}
+
+// writeEntry writes one fdata record (layout in the package documentation)
+// and returns the rows and inline nodes it holds.
+func (b *builder) writeEntry(w *enc, tables []*nameTable, ew *encWorker, i int, e *entry, o *entryOut) (rows, nodes int) {
+	names := tables[o.w]
 	w.u(o.flags)
 	if o.flags&fParent != 0 {
 		w.u(uint64(i - e.parent))
@@ -307,21 +490,14 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 	}
 	if o.flags&fDWARF != 0 {
 		id := o.id
-		base := o.name
 		if o.flags&fLinkSame == 0 {
 			w.u(names.id(o.linkID))
-			if base = id.linkage; base == "" && o.flags&fSym != 0 {
-				base = o.name
-			}
 		}
-		encodeAffix(w, st, base, id.name, strings.HasSuffix)
-		encodeAffix(w, st, base, id.class, strings.HasPrefix)
+		writeAffix(w, o.short)
+		writeAffix(w, o.class)
 		w.u(uint64(id.declFile))
 		w.u(uint64(id.declLine))
 		if o.flags&fParams != 0 {
-			if id.paramsOff < 0 {
-				id.paramsOff = int64(params.add(st, id.params, id.paramNames))
-			}
 			w.u(uint64(id.paramsOff))
 		}
 	}
@@ -329,19 +505,16 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 		w.u(uint64(o.symFile))
 	}
 	if o.flags&fRows != 0 {
-		// Rows, then the checkpoints, each length-prefixed: the rows are
-		// written after room for their length, which is moved into place.
-		b.rowBuf = b.rowBuf[:0]
-		cps := b.encodeRows(&b.rowBuf, e.start, &o.rows, b.cpBuf[:0])
-		b.cpBuf = cps
-		w.bytes(b.rowBuf)
+		ew.rowBuf = ew.rowBuf[:0]
+		ew.cpBuf = b.encodeRows(&ew.rowBuf, e.start, &o.rows, ew.cpBuf[:0])
+		w.bytes(ew.rowBuf)
 		if o.flags&fRowIndex != 0 {
-			w.bytes(cps)
+			w.bytes(ew.cpBuf)
 		}
-		b.stats.LineRows += o.rows.n
+		rows = o.rows.n
 	}
 	if o.flags&fInline != 0 {
-		in := enc{b: b.inlBuf[:0]}
+		in := enc{b: ew.inlBuf[:0]}
 		in.u(uint64(len(o.inl.nodes)))
 		in.u(uint64(len(o.inl.segs)))
 		for _, n := range o.inl.nodes {
@@ -356,8 +529,8 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 			in.b = binary.LittleEndian.AppendUint32(in.b, uint32(sg.node))
 		}
 		w.bytes(in.b)
-		b.inlBuf = in.b
-		b.stats.InlineNodes += len(o.inl.nodes)
+		ew.inlBuf = in.b
+		nodes = len(o.inl.nodes)
 	}
 	if o.flags&fCalls != 0 {
 		w.u(uint64(len(o.calls)))
@@ -367,20 +540,30 @@ func (b *builder) writeEntry(w *enc, st *strtab, names *nameTable, params *param
 			prev = c
 		}
 	}
+	return rows, nodes
 }
 
-// encodeAffix writes s as a suffix/prefix of base when it is one (mode 1 and
-// its length), else as a string (mode 2); mode 0 is "none".
-func encodeAffix(w *enc, st *strtab, base, s string, is func(string, string) bool) {
+// affix returns how a short name or class s is written: as a suffix
+// (resp. prefix) of base when it is one (mode 1 and its length), else as a
+// string (mode 2 and its ref); mode 0 is "none".
+func affix(st *strtab, base, s string, is func(string, string) bool) [3]uint64 {
 	switch {
 	case s == "":
-		w.u(0)
+		return [3]uint64{0}
 	case is(base, s):
-		w.u(1)
-		w.u(uint64(len(s)))
-	default:
-		w.u(2)
-		w.str(st, s)
+		return [3]uint64{1, uint64(len(s))}
+	}
+	return [3]uint64{2, uint64(st.add(s)), uint64(len(s))}
+}
+
+func writeAffix(w *enc, a [3]uint64) {
+	w.u(a[0])
+	switch a[0] {
+	case 1:
+		w.u(a[1])
+	case 2:
+		w.u(a[1])
+		w.u(a[2])
 	}
 }
 
@@ -443,7 +626,7 @@ func heapPop(h []heapItem) []heapItem {
 // an inlined subroutine is innermost (the last one in DWARF order that
 // covers an address, as llvm-symbolizer resolves overlaps), and the nodes
 // they name with their ancestors, parents first.
-func (b *builder) inlineFor(e *entry, names *nameTable, sc *inlineScratch) *inlineOut {
+func (b *builder) inlineFor(e *entry, names *nameTable, sc *inlineScratch, rc *resolveCache) *inlineOut {
 	nodes := e.root.nodes
 	items := sc.items[:0]
 	for k, n := range nodes {
@@ -525,7 +708,7 @@ func (b *builder) inlineFor(e *entry, names *nameTable, sc *inlineScratch) *inli
 		if n.parent >= 0 {
 			parent = int(newIdx[n.parent])
 		}
-		id := b.originIdent(n.origin)
+		id := b.originIdent(n.origin, rc)
 		name := id.linkage
 		if name == "" {
 			name = id.name
@@ -535,27 +718,32 @@ func (b *builder) inlineFor(e *entry, names *nameTable, sc *inlineScratch) *inli
 			low = n.ranges[0][0] - e.start + 1
 		}
 		out.nodes = append(out.nodes, nodeOut{
-			parent: parent, nameID: names.add(name), declFile: id.declFile, declLine: id.declLine,
-			callFile: b.di.fileID(e.unit, n.callFile), callLine: uint32(max(n.callLine, 0)),
-			callCol: uint32(max(n.callCol, 0)), callDisc: uint32(max(n.callDisc, 0)), low: low,
+			parent: parent, nameID: names.add(name), id: id, declLine: id.declLine, callIdx: n.callFile,
+			callLine: uint32(max(n.callLine, 0)), callCol: uint32(max(n.callCol, 0)), callDisc: uint32(max(n.callDisc, 0)), low: low,
 		})
 	}
 	return out
 }
 
-// noIdent names an inlined subroutine whose origin is not a subprogram.
-var noIdent = &ident{paramsOff: -1}
-
 // originIdent resolves (once) the subprogram an inlined subroutine's
-// DW_AT_abstract_origin names.
-func (b *builder) originIdent(off dwarf.Offset) *ident {
-	u, s := b.di.sub(off)
-	if s == nil {
-		return noIdent
+// DW_AT_abstract_origin names; b.noIdent when it names none.
+func (b *builder) originIdent(off dwarf.Offset, rc *resolveCache) *ident {
+	u, i := b.di.subIndex(off)
+	if u == nil {
+		return b.noIdent
 	}
-	if s.ident == nil {
-		v := b.di.resolve(u, s)
-		s.ident = &v
+	return b.identOf(u, i, rc)
+}
+
+// identOf resolves subprogram i of u once, whichever goroutine asks first.
+func (b *builder) identOf(u *cuData, i int, rc *resolveCache) *ident {
+	slot := &u.idents[i]
+	if id := slot.Load(); id != nil {
+		return id
 	}
-	return s.ident
+	v := b.di.resolve(u, &u.subs[i], rc)
+	if slot.CompareAndSwap(nil, &v) {
+		return &v
+	}
+	return slot.Load()
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -166,6 +167,37 @@ func TestExtensions(t *testing.T) {
 	for _, name := range []string{"", strings.Repeat("x", MaxExtensionName+1)} {
 		if _, _, err := Build(bytes.NewReader(data), nil, Options{Extensions: []Extension{countExt{name: name}}}); err == nil {
 			t.Errorf("extension name %q accepted", name)
+		}
+	}
+}
+
+// TestBuildDeterministic: the index does not depend on how many goroutines
+// build it (the DWARF walk, the call sweep and the encoder are parallel):
+// the web API's .dbg with its executable, on 1, 2 and 5 cores.
+func TestBuildDeterministic(t *testing.T) {
+	m := webAPI(t)
+	build := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		d, err := os.Open(m.DebugFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		e, err := os.Open(m.Executable())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		data, _, err := Build(fileReader(d), fileReader(e), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	want := build(1)
+	for _, procs := range []int{2, 5} {
+		if got := build(procs); !bytes.Equal(got, want) {
+			t.Errorf("%d cores: %d bytes, different from 1 core's %d", procs, len(got), len(want))
 		}
 	}
 }

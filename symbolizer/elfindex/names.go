@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -48,31 +49,69 @@ func (t *nameTable) add(s string) uint32 {
 	return id
 }
 
-// finish sorts the names, assigns the final IDs and returns the section.
-func (t *nameTable) finish() []byte {
+// finishNames sorts the names of the tables (each sorted by a goroutine of
+// its own, then merged), gives every table its final IDs (the same name
+// has the same final ID in every table) and returns the names section.
+func finishNames(tables []*nameTable) []byte {
 	type named struct {
 		s  string
 		id uint32
 	}
-	sorted := make([]named, len(t.list))
-	for i, s := range t.list {
-		sorted[i] = named{s, uint32(i + 1)}
+	sorted := make([][]named, len(tables))
+	var wg sync.WaitGroup
+	for k, t := range tables {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := make([]named, len(t.list))
+			for i, s := range t.list {
+				l[i] = named{s, uint32(i + 1)}
+			}
+			slices.SortFunc(l, func(a, b named) int { return strings.Compare(a.s, b.s) })
+			sorted[k] = l
+			t.final = make([]uint32, len(t.list)+1)
+		}()
 	}
-	slices.SortFunc(sorted, func(a, b named) int { return strings.Compare(a.s, b.s) })
-	t.final = make([]uint32, len(t.list)+1)
-	nblocks := (len(sorted) + nameBlock - 1) / nameBlock
+	wg.Wait()
+	size, count := 0, 0
+	for _, t := range tables {
+		for _, s := range t.list {
+			size += len(s)
+		}
+		count += len(t.list)
+	}
+	// Merge: the least of the tables' next names; the tables that hold it
+	// all give it the same rank.
+	heads := make([]int, len(tables))
+	var unique []string
+	rank := uint32(0)
+	for {
+		least := -1
+		for k, l := range sorted {
+			if heads[k] < len(l) && (least < 0 || l[heads[k]].s < sorted[least][heads[least]].s) {
+				least = k
+			}
+		}
+		if least < 0 {
+			break
+		}
+		s := sorted[least][heads[least]].s
+		rank++
+		for k, l := range sorted {
+			if heads[k] < len(l) && l[heads[k]].s == s {
+				tables[k].final[l[heads[k]].id] = rank
+				heads[k]++
+			}
+		}
+		unique = append(unique, s)
+	}
+	nblocks := (len(unique) + nameBlock - 1) / nameBlock
 	head := make([]byte, 8+4*nblocks)
-	binary.LittleEndian.PutUint32(head, uint32(len(sorted)))
+	binary.LittleEndian.PutUint32(head, uint32(len(unique)))
 	binary.LittleEndian.PutUint32(head[4:], uint32(nblocks))
-	size := 0
-	for _, s := range t.list {
-		size += len(s)
-	}
-	body := enc{b: make([]byte, 0, size/3+4*len(t.list))} // front-coded names take about a third
+	body := enc{b: make([]byte, 0, size/3+4*count)} // front-coded names take about a third
 	prev := ""
-	for i, n := range sorted {
-		s := n.s
-		t.final[n.id] = uint32(i) + 1
+	for i, s := range unique {
 		if i%nameBlock == 0 {
 			binary.LittleEndian.PutUint32(head[8+4*(i/nameBlock):], uint32(len(body.b)))
 			prev = ""
