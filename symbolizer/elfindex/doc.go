@@ -9,10 +9,11 @@
 //
 //   - Reading (elffile.go, inspect.go): debug/elf for headers; section
 //     contents read with every size checked against the file and Limits,
-//     SHF_COMPRESSED (zlib, zstd) and .zdebug_ sections decompressed after
-//     checking the size their header claims. Inspect reads only headers and
-//     notes: GNU and Go build IDs, architecture, .gnu_debuglink, PIE and the
-//     image base from the program headers.
+//     SHF_COMPRESSED (zlib, zstd) and .zdebug_ sections decompressed (one
+//     goroutine per section, klauspost/compress) after checking the size
+//     their header claims; the symbol table is read meanwhile. Inspect
+//     reads only headers and notes: GNU and Go build IDs, architecture,
+//     .gnu_debuglink, PIE and the image base from the program headers.
 //   - Walking DWARF (dwarfread.go, dwarfwalk.go, lineprog.go): a reader of
 //     its own over the abbreviation tables, two goroutines per compile unit
 //     (entries, line program) on as many cores as there are. It decodes only
@@ -26,10 +27,21 @@
 //     subprograms are named through DW_AT_specification and
 //     DW_AT_abstract_origin, and inlined subroutines keep their call file,
 //     line and column.
-//   - Building (build.go, encode.go): the function table, rows bounded by
-//     function, inline ranges, return addresses; then the bytes.
+//   - Building (build.go, encode.go, calls.go, x86len.go): the function
+//     table (symbols and subprograms radix-sorted by address and merged),
+//     rows bounded by function, inline ranges, and the return addresses
+//     (a linear sweep of the code with a length decoder of its own on
+//     x86-64, checked against llvm-objdump; it runs while the encoder
+//     prepares the entries). The encoder works on every core and writes
+//     the same bytes whatever their number: entries are prepared in
+//     parallel, file IDs and string offsets are given in entry order, the
+//     name tables are sorted in parallel and merged, and the records are
+//     written in parallel chunks put end to end.
 //   - Reading the index (index.go, names.go): Open, Lookup and the rest, as
-//     views over the bytes.
+//     views over the bytes. Open builds a page index over the function
+//     starts (at most two pages per function) so that FunctionAt searches
+//     a handful of entries; decoded names are kept in a small lock-free
+//     cache sized to the index.
 //
 // # Functions
 //
