@@ -28,7 +28,9 @@ import (
 )
 
 // Symbolicator resolves traces and frames against stored builds. The command
-// wiring adapts the symbolizer package to it.
+// wiring adapts the symbolizer package to it. When opts.BuildID names a
+// build that is not stored, both methods fail with an aotsym.ENOTFOUND
+// error: the HTTP layer does not look the build up before calling them.
 type Symbolicator interface {
 	// Symbolicate finds the frames in input, chooses the build (opts.BuildID,
 	// or detected from the frames when empty), and resolves them. Text is the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api/client"
+	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aotsym/aotsym/store/storetest"
 )
@@ -26,8 +27,11 @@ import (
 
 // recSym is a Symbolicator that finds "at …" lines, answers each as not_found
 // (resolved for ResolveFrame), and records the options it was given. With
-// block set, it waits for the channel or the request's end.
+// block set, it waits for the channel or the request's end. With st set, it
+// fails with the store's error for a given build that is not stored, as the
+// Symbolicator contract asks.
 type recSym struct {
+	st    store.Store
 	mu    sync.Mutex
 	opts  []SymbolicateOptions
 	block chan struct{}
@@ -73,8 +77,21 @@ func (r *recSym) wait(ctx context.Context) error {
 	}
 }
 
+// build fails like the real Symbolicator for a given build that is not
+// stored.
+func (r *recSym) build(ctx context.Context, opts SymbolicateOptions) error {
+	if r.st == nil || opts.How != "given" {
+		return nil
+	}
+	_, err := r.st.Get(ctx, opts.BuildID)
+	return err
+}
+
 func (r *recSym) Symbolicate(ctx context.Context, input []byte, opts SymbolicateOptions) (*Symbolicated, error) {
 	r.record(opts)
+	if err := r.build(ctx, opts); err != nil {
+		return nil, err
+	}
 	if err := r.wait(ctx); err != nil {
 		return nil, err
 	}
@@ -98,6 +115,9 @@ func (r *recSym) Symbolicate(ctx context.Context, input []byte, opts Symbolicate
 
 func (r *recSym) ResolveFrame(ctx context.Context, frame string, opts SymbolicateOptions) (aotsym.FrameResult, error) {
 	r.record(opts)
+	if err := r.build(ctx, opts); err != nil {
+		return aotsym.FrameResult{}, err
+	}
 	if err := r.wait(ctx); err != nil {
 		return aotsym.FrameResult{}, err
 	}
@@ -142,7 +162,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, sym: &recSym{}, st: st, logs: &syncBuffer{}}
+	f := &fixture{t: t, sym: &recSym{st: st}, st: st, logs: &syncBuffer{}}
 	cfg.Logger = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.srv = New(cfg)
 	f.srv.Attach(Backend{Store: st, Symbolicator: f.sym})

@@ -15,16 +15,16 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// chooseBuild turns a request's build_id or tags into SymbolicateOptions,
-// checking that the build exists so that the answer can say so plainly.
+// chooseBuild turns a request's build_id or tags into SymbolicateOptions.
+// Tags are looked up here, to name the build they choose. A build_id is
+// not: the Symbolicator reads that build's metadata first thing and answers
+// ENOTFOUND when it is missing, which symbolicateErr turns into the plain
+// answer (reading it here too was a second store read on every request).
 func (s *Server) chooseBuild(ctx context.Context, b *Backend, id aotsym.BuildID, tags map[string]string) (SymbolicateOptions, error) {
 	switch {
 	case id != "" && len(tags) > 0:
 		return SymbolicateOptions{}, aotsym.Errorf(aotsym.EINVALID, "give build_id or tags, not both")
 	case id != "":
-		if _, err := b.Store.Get(ctx, id); err != nil {
-			return SymbolicateOptions{}, notFoundHint(err, id)
-		}
 		return SymbolicateOptions{BuildID: id, How: "given"}, nil
 	case len(tags) > 0:
 		build, err := b.Store.FindByTags(ctx, tags)
@@ -38,6 +38,19 @@ func (s *Server) chooseBuild(ctx context.Context, b *Backend, id aotsym.BuildID,
 		return SymbolicateOptions{BuildID: build.ID, How: "tags", Tags: tags}, nil
 	}
 	return SymbolicateOptions{}, nil
+}
+
+// symbolicateErr is an error of the Symbolicator, saying plainly that the
+// build the caller named is not stored when that is why it failed (the
+// store is read again only on this error path).
+func symbolicateErr(ctx context.Context, b *Backend, opts SymbolicateOptions, err error) error {
+	if opts.How != "given" || aotsym.ErrorCode(err) != aotsym.ENOTFOUND {
+		return err
+	}
+	if _, gerr := b.Store.Get(ctx, opts.BuildID); aotsym.ErrorCode(gerr) == aotsym.ENOTFOUND {
+		return notFoundHint(gerr, opts.BuildID)
+	}
+	return err
 }
 
 // wantsJSON reports whether the client asked for JSON: ?format=json, or an
@@ -112,7 +125,7 @@ func (s *Server) symbolicate(c *gin.Context) {
 		err = ctx.Err()
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.fail(c, symbolicateErr(ctx, b, opts, err))
 		return
 	}
 	s.metrics.countFrames(res.Trace)
@@ -215,7 +228,7 @@ func (s *Server) batchOne(ctx context.Context, b *Backend, t client.BatchTrace, 
 	}
 	res, err := b.Symbolicator.Symbolicate(ctx, []byte(t.Text), opts)
 	if err != nil {
-		return fail(err)
+		return fail(symbolicateErr(ctx, b, opts, err))
 	}
 	s.metrics.countFrames(res.Trace)
 	if format != "text" {
@@ -272,7 +285,7 @@ func (s *Server) resolveFrame(c *gin.Context) {
 	}
 	fr, err := b.Symbolicator.ResolveFrame(ctx, frame, opts)
 	if err != nil {
-		s.fail(c, err)
+		s.fail(c, symbolicateErr(ctx, b, opts, err))
 		return
 	}
 	s.metrics.frames.WithLabelValues(string(fr.Status)).Inc()
