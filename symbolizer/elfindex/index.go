@@ -374,7 +374,7 @@ func (x *Index) FunctionAt(addr uint64) (int, bool) {
 	// Every function before pages[p] starts before rel, every one from
 	// pages[p+1] on after it: search between.
 	lo, hi := x.n, x.n
-	if p := rel >> x.pageShift; p+1 < uint64(len(x.pages)) {
+	if p := rel >> x.pageShift; p < uint64(len(x.pages)-1) {
 		lo, hi = int(x.pages[p]), int(x.pages[p+1])
 	}
 	for lo < hi {
