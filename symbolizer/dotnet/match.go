@@ -39,19 +39,41 @@ type Query struct {
 
 	splits []querySplit
 	keys   []uint32 // the hashes of the name-table keys, in Keys' order
+
+	// Most names have a few splits, each a key or two: they live in the
+	// Query itself, one allocation.
+	splitBuf [6]querySplit
+	keyBuf   [20]uint32
 }
 
 type querySplit struct {
 	Split
-	// The Sanitize variants of the type part and of the method part (a
-	// second only when SanitizeUTF16 differs).
-	typeSan, methodSan [2]string
-	nType, nMethod     uint8
-	wellKnown          string // the prefix-less mangled name of a core type, or ""
+	// The type part and the method part sanitized (Sanitize), and their
+	// SanitizeUTF16 forms where those differ (names outside the BMP: rare).
+	typeSan, methodSan string
+	utf16              *[2]string // type, method; "" where alike
+	wellKnown          string     // the prefix-less mangled name of a core type, or ""
 }
 
-func (s *querySplit) types() []string   { return s.typeSan[:s.nType] }
-func (s *querySplit) methods() []string { return s.methodSan[:s.nMethod] }
+// types returns the forms the type part may have in a symbol, in buf.
+func (s *querySplit) types(buf *[2]string) []string {
+	buf[0] = s.typeSan
+	if s.utf16 != nil && s.utf16[0] != "" {
+		buf[1] = s.utf16[0]
+		return buf[:2]
+	}
+	return buf[:1]
+}
+
+// methods returns the forms the method part may have in a symbol, in buf.
+func (s *querySplit) methods(buf *[2]string) []string {
+	buf[0] = s.methodSan
+	if s.utf16 != nil && s.utf16[1] != "" {
+		buf[1] = s.utf16[1]
+		return buf[:2]
+	}
+	return buf[:1]
+}
 
 // NewQuery prepares a printed method (trace.Frame's Method, Params and
 // HasParams) for matching.
@@ -59,11 +81,16 @@ func NewQuery(method string, params []aotsym.Param, hasParams bool) *Query {
 	q := &Query{Printed: method, Params: params, HasParams: hasParams}
 	name, generic := CutGenericParams(method)
 	q.Generic = generic
-	splits := Splits(name)
+	var buf [16]Split
+	splits := appendSplits(buf[:0], name)
 	if len(splits) == 0 {
 		return q
 	}
-	q.splits = make([]querySplit, len(splits))
+	q.splits = q.splitBuf[:0]
+	if len(splits) > len(q.splitBuf) {
+		q.splits = make([]querySplit, 0, len(splits))
+	}
+	q.splits = q.splits[:len(splits)]
 	// Each split's parts are a prefix and a suffix of the name, cut at a
 	// '.', which Sanitize maps to one '_': for an ASCII name, the
 	// sanitized parts are cuts of the sanitized name (unless a part
@@ -80,16 +107,19 @@ func NewQuery(method string, params []aotsym.Param, hasParams bool) *Query {
 		s.Split = sp
 		s.wellKnown = wellKnown[sp.Type]
 		if ascii && !isDigit(sp.Type[0]) && !isDigit(sp.Method[0]) {
-			s.typeSan[0], s.nType = whole[:len(sp.Type)], 1
-			s.methodSan[0], s.nMethod = whole[len(sp.Type)+1:], 1
+			s.typeSan = whole[:len(sp.Type)]
+			s.methodSan = whole[len(sp.Type)+1:]
 			continue
 		}
-		s.typeSan, s.nType = sanitizeVariants(sp.Type)
-		s.methodSan, s.nMethod = sanitizeVariants(sp.Method)
+		t, nt := sanitizeVariants(sp.Type)
+		m, nm := sanitizeVariants(sp.Method)
+		s.typeSan, s.methodSan = t[0], m[0]
+		if nt > 1 || nm > 1 {
+			s.utf16 = &[2]string{t[1], m[1]}
+		}
 	}
-	n := 0
-	q.eachKey(func(string, string, string) { n++ })
-	q.keys = make([]uint32, 0, n)
+	// Most splits have one tail and one sanitized method name.
+	q.keys = q.keyBuf[:0]
 	q.eachKey(func(prefix, method, tail string) {
 		q.keys = append(q.keys, newKey(prefix).add(method).add(keyTail).add(tail).sum())
 	})
@@ -138,7 +168,8 @@ func (q *Query) eachKey(yield func(prefix, method, tail string)) {
 				n++
 			}
 		}
-		for _, t := range s.types() {
+		var tb, mb [2]string
+		for _, t := range s.types(&tb) {
 			addTail(TypeTail(t))
 		}
 		if s.wellKnown != "" {
@@ -146,7 +177,7 @@ func (q *Query) eachKey(yield func(prefix, method, tail string)) {
 		}
 		for _, t := range tails[:n] {
 			yield(keyName, s.Method, t)
-			for _, m := range s.methods() {
+			for _, m := range s.methods(&mb) {
 				yield(keySanitized, m, t)
 			}
 		}
@@ -283,13 +314,14 @@ func (s *querySplit) matchType(mangled string) (loose, ok bool) {
 	if s.wellKnown != "" && base == s.wellKnown {
 		return false, true
 	}
-	for _, t := range s.types() {
+	var tb [2]string
+	for _, t := range s.types(&tb) {
 		if hasPrefixedSuffix(base, t) {
 			return false, true
 		}
 	}
 	if b, ok := cutDedup(base); ok {
-		for _, t := range s.types() {
+		for _, t := range s.types(&tb) {
 			if hasPrefixedSuffix(b, t) {
 				return true, true
 			}
@@ -306,7 +338,8 @@ func (s *querySplit) matchMethodPart(rest string, generic bool) bool {
 	if hasInst != generic {
 		return false
 	}
-	for _, m := range s.methods() {
+	var mb [2]string
+	for _, m := range s.methods(&mb) {
 		if name == m {
 			return true
 		}
@@ -320,7 +353,8 @@ func (s *querySplit) matchMethodPart(rest string, generic bool) bool {
 // matchSymbol matches a whole symbol: Type__Method with the checks above,
 // trying each `__` as the boundary (the type part may itself contain `__`).
 func (s *querySplit) matchSymbol(sym string, generic bool) (loose, ok bool) {
-	for _, m := range s.methods() {
+	var mb [2]string
+	for _, m := range s.methods(&mb) {
 		for i := indexBoundary(sym, m, 0); i >= 0; i = indexBoundary(sym, m, i+1) {
 			typ, rest := sym[:i], sym[i+2:]
 			if s.matchMethodPart(rest, generic) {

@@ -47,33 +47,36 @@ func CutGenericParams(method string) (string, []string) {
 // parameters) as type + '.' + method, innermost split (shortest method name)
 // first. Dots inside <…> (compiler-generated names, generic interface names)
 // do not split. The method part may start with '.' (`.ctor`, `.cctor`).
-func Splits(qualified string) []Split {
-	var dots []int
+func Splits(qualified string) []Split { return appendSplits(nil, qualified) }
+
+// appendSplits appends Splits(qualified) to out. It walks the name from the
+// end: where the brackets balance, the depth at a dot is the number of '>'
+// after it less the number of '<'.
+func appendSplits(out []Split, qualified string) []Split {
 	balanced := isBalanced(qualified)
 	depth := 0
-	for i := 0; i < len(qualified); i++ {
+	n := 0
+	for i := len(qualified) - 1; i >= 0 && n < maxSplits; i-- {
 		switch qualified[i] {
-		case '<':
-			depth++
 		case '>':
+			depth++
+			continue
+		case '<':
 			depth--
+			continue
 		case '.':
-			if depth == 0 || !balanced {
-				dots = append(dots, i)
-			}
-		}
-	}
-	var out []Split
-	for k := len(dots) - 1; k >= 0 && len(out) < maxSplits; k-- {
-		i := dots[k]
-		typ, meth := qualified[:i], qualified[i+1:]
-		if typ == "" || meth == "" || strings.HasSuffix(typ, ".") {
+		default:
 			continue
 		}
-		if strings.HasSuffix(meth, ".") {
+		if depth != 0 && balanced {
+			continue
+		}
+		typ, meth := qualified[:i], qualified[i+1:]
+		if typ == "" || meth == "" || strings.HasSuffix(typ, ".") || strings.HasSuffix(meth, ".") {
 			continue
 		}
 		out = append(out, Split{Type: typ, Method: meth})
+		n++
 	}
 	return out
 }

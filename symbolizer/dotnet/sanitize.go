@@ -1,8 +1,8 @@
 package dotnet
 
 import (
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Sanitize returns s the way ILCompiler (.NET 9 and later) writes it into a
@@ -25,32 +25,37 @@ func sanitize(s string, utf16 bool) string {
 	if clean && (s == "" || !isDigit(s[0])) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 1)
+	b := make([]byte, 0, len(s)+1)
 	if s != "" && isDigit(s[0]) {
-		b.WriteByte('_')
+		b = append(b, '_')
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
-		if isIdentByte(c) {
-			b.WriteByte(c)
-			i++
-			continue
-		}
 		if c < utf8.RuneSelf {
-			b.WriteByte('_')
+			b = append(b, identByte[c])
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		b.WriteByte('_')
+		b = append(b, '_')
 		if utf16 && r > 0xFFFF {
-			b.WriteByte('_') // a surrogate pair: two UTF-16 code units
+			b = append(b, '_') // a surrogate pair: two UTF-16 code units
 		}
 		i += n
 	}
-	return b.String()
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
+
+// identByte maps an ASCII byte to itself when Sanitize keeps it, else to '_'.
+var identByte = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		t[c] = '_'
+		if isIdentByte(byte(c)) {
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
 
 // sanitizeVariants returns the forms a name may have in a symbol: Sanitize, and
 // SanitizeUTF16 when it differs (only for characters outside the BMP), and
