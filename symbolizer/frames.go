@@ -217,7 +217,8 @@ func lineText(file string, line int, noLine bool) string {
 // fill looks addr up and keeps the answer only when it is the candidate's own
 // function (or code nested in it).
 func fill(b *Build, a *answer, addr uint64) {
-	ans := b.Index.Lookup(addr)
+	var frames [8]elfindex.Frame // the answer's strings are views: no copy is kept
+	ans := b.Index.LookupAppend(addr, frames[:0])
 	if ans.Function < 0 || !within(b.Index, ans.Function, a.c.fn.Index) || len(ans.Frames) == 0 || ans.NoLine {
 		a.noLine = true
 		return
@@ -298,7 +299,8 @@ func conclude(r *aotsym.FrameResult, answers []answer, printed string) {
 		r.Symbol = ""
 	}
 	r.Address = hex(first.lookup - first.base)
-	var notes []string
+	var buf [3]string
+	notes := buf[:0]
 	if first.noLine {
 		r.Status = aotsym.StatusNoLine
 		notes = append(notes, noLineReason(&first))
@@ -355,15 +357,24 @@ func symbolList(answers []answer) string {
 func noLineReason(a *answer) string {
 	switch {
 	case !a.c.fn.HasLines:
-		return fmt.Sprintf("%s has no line information in the debug file (code compiled without a PDB, such as framework assemblies, or a stub)", symbolOf(&a.c.fn))
+		return symbolOf(&a.c.fn) + " has no line information in the debug file (code compiled without a PDB, such as framework assemblies, or a stub)"
 	case a.lookup == a.c.fn.Start || a.c.addr == a.c.fn.Start:
-		return fmt.Sprintf("no line row of %s covers its first instruction", symbolOf(&a.c.fn))
+		return "no line row of " + symbolOf(&a.c.fn) + " covers its first instruction"
 	default:
-		return fmt.Sprintf("no line row of %s covers %#x: its first row starts after it (often the resume code of an async method); the row in force there belongs to the previous function, so it is not used", symbolOf(&a.c.fn), a.lookup)
+		var h [18]byte
+		return "no line row of " + symbolOf(&a.c.fn) + " covers " + string(appendHex(h[:0], a.lookup)) + ": its first row starts after it (often the resume code of an async method); the row in force there belongs to the previous function, so it is not used"
 	}
 }
 
-func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
+// hex writes v as %#x does.
+func hex(v uint64) string {
+	var h [18]byte
+	return string(appendHex(h[:0], v))
+}
+
+func appendHex(b []byte, v uint64) []byte {
+	return strconv.AppendUint(append(b, "0x"...), v, 16)
+}
 
 // printedMethod writes a managed frame's method the way the runtime printed
 // it: name, generic parameters, parameter types and names.
@@ -371,7 +382,12 @@ func printedMethod(f *aotsym.Frame) string {
 	if !f.HasParams {
 		return f.Method
 	}
+	n := len(f.Method) + 2
+	for i, p := range f.Params {
+		n += len(p.Type) + 1 + len(p.Name) + 2*min(i, 1)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(f.Method)
 	b.WriteByte('(')
 	for i, p := range f.Params {

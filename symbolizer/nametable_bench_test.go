@@ -194,3 +194,34 @@ func BenchmarkNameTable(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndexManySymbols is the whole of Indexer.Build (elfindex's core
+// index, then the name and call tables) on the net10 .dbg with a .symtab of
+// 3 million symbols: the reliability test's heavy upload, in process. It
+// reports the peak of the heap above its level at the start (the garbage
+// not yet collected included), which RSS follows.
+func BenchmarkIndexManySymbols(b *testing.B) {
+	m, err := corpus.Load("net10.0-linux-x64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := os.ReadFile(m.DebugFile())
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := withManySymbols(b, d, 3_000_000)
+	var peak uint64
+	var fns int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := startHeapPeak()
+		res, err := Indexer{}.Build(context.Background(), bytesReader{bytes.NewReader(data)}, nil)
+		peak = max(peak, p.end())
+		if err != nil {
+			b.Fatal(err)
+		}
+		fns = res.Functions
+	}
+	b.ReportMetric(float64(fns), "functions")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+}

@@ -146,8 +146,8 @@ func frameQueries(doc *trace.Document) []*dotnet.Query {
 
 // resolveWith answers every frame against the chosen build(s).
 func (r *Resolver) resolveWith(doc *trace.Document, qs []*dotnet.Query, ch *choice) []aotsym.FrameResult {
-	results := make([]aotsym.FrameResult, len(doc.Frames))
 	if len(ch.builds) == 0 {
+		results := make([]aotsym.FrameResult, len(doc.Frames))
 		for i := range doc.Frames {
 			switch doc.Frames[i].Kind {
 			case aotsym.FrameManaged, aotsym.FrameRVA, aotsym.FrameNative:
@@ -172,6 +172,7 @@ func (r *Resolver) resolveWith(doc *trace.Document, qs []*dotnet.Query, ch *choi
 	if len(per) == 1 {
 		return per[0]
 	}
+	results := make([]aotsym.FrameResult, len(doc.Frames))
 	for i := range results {
 		results[i] = mergeTied(ch.builds, per, i, ch.undecided)
 	}
@@ -193,15 +194,16 @@ type work struct {
 // gatherAll found and linkFrames narrowed: each candidate is looked up.
 func answerFrames(c *contender, ws []work) []aotsym.FrameResult {
 	results := make([]aotsym.FrameResult, len(ws))
+	var answers []answer // reused: conclude keeps none
 	for i := range ws {
 		w := &ws[i]
 		if w.final || len(w.cands) == 0 {
 			results[i] = w.r
 			continue
 		}
-		answers := make([]answer, len(w.cands))
-		for k, cd := range w.cands {
-			answers[k] = lookupCand(c.b, cd, w.fc)
+		answers = answers[:0]
+		for _, cd := range w.cands {
+			answers = append(answers, lookupCand(c.b, cd, w.fc))
 		}
 		conclude(&w.r, answers, w.printed)
 		if !w.fc.leaf && w.cands[0].known && !w.cands[0].ret {
