@@ -46,6 +46,10 @@ import (
 //  1. Builds are ranked by the number of distinct frames that fit. Only the
 //     builds that fit the most are in play: one that misses a frame another
 //     build fits is worse, whatever else it has for it.
+//     When every one of them is contradicted by a frame (an offset past
+//     the method's end, an address that cannot be on its stack) or lacks
+//     more of its own frames (managed methods, RVAs of its module) than it
+//     fits, no build is chosen ("none"): the producing build is not stored.
 //  2. Among those, the code decides between builds whose executables were
 //     indexed, and only between those: direct calls between adjacent frames
 //     (the caller's call instruction before its return address targets the
@@ -111,7 +115,12 @@ type detectScore struct {
 	Frames int // distinct frames that can be scored (managed, rva, native)
 	Fits   int // … that fit
 	// Why the others do not (a frame counts under the first that applies).
-	Missing    int // no such method or symbol, offset past its end, no function at the RVA, module of another build
+	Missing    int // no such method or symbol, no function at the RVA, module of another build
+	OutOfRange int // the method exists, but the offset is past its end
+	// Absent counts the Missing frames that are the build's own, had it
+	// produced the trace: managed methods of a .NET build it does not
+	// have, RVAs of its module that no function holds.
+	Absent     int
 	Misaligned int // arm64: not 4-byte aligned
 	NotCall    int // the code shows no call before the address
 	RowAtCall  int // x86-64: a line row starts at address−1
@@ -123,6 +132,13 @@ type detectScore struct {
 	// Contradicted counts frames whose caller's call instruction directly
 	// calls another function.
 	Contradicted int
+}
+
+// against counts the frames that contradict the build: they name its
+// method or function, but at an address the build's code cannot have had on
+// a stack. The build that produced a trace has none.
+func (s detectScore) against() int {
+	return s.OutOfRange + s.Misaligned + s.NotCall + s.RowAtCall
 }
 
 // codeBetter reports whether the code evidence of a is stronger than b's;
@@ -295,6 +311,27 @@ func detect(cs []*contender, doc *trace.Document, qs []*dotnet.Query, how, prefi
 			fewer = append(fewer, c)
 		}
 	}
+	// Rule 1b: the build that produced a trace fits its frames. A frame
+	// contradicts a build when it names the build's method at an offset past
+	// its end, or gives an address the build's code cannot have on a stack:
+	// the producing build has no such frame, whatever its name matching
+	// misses. A frame is absent from a build when the build would own it
+	// (a managed method of a .NET build, an RVA of its module) but has no
+	// such method or function; one the name matching misses could be, so
+	// absent frames rule a build out only when they outnumber the frames
+	// that fit. When every build that fits the most is ruled out, the
+	// trace's build is not stored (or the trace was edited): no answer is
+	// better than another build's lines.
+	outweighed := true
+	for _, c := range inPlay {
+		outweighed = outweighed && (c.score.against() > 0 || c.score.Absent > c.score.Fits)
+	}
+	if outweighed {
+		c := inPlay[0]
+		note := fmt.Sprintf("%sno stored build fits the trace: the closest, %s, %s; the build that produced a trace fits its frames, so it is most likely not stored: upload the program's debug file (aotsym upload), or give its build ID", prefix, c.meta.ID.Short(), c.score.text())
+		bc := aotsym.BuildChoice{How: "none", Note: note, Score: best, Frames: n, RunnerUp: c.meta.ID, RunnerUpScore: best}
+		return &choice{bc: bc, refuse: note}
+	}
 	// Rule 2: the code, between builds that have it.
 	var bestCode *contender
 	for _, c := range inPlay {
@@ -434,7 +471,10 @@ func (s detectScore) text() string {
 	fmt.Fprintf(&b, "fits %d of %d frames", s.Fits, s.Frames)
 	var why []string
 	if s.Missing > 0 {
-		why = append(why, fmt.Sprintf("%d %s no method of it, or an offset past the method's end", s.Missing, plural(s.Missing, "names", "name")))
+		why = append(why, fmt.Sprintf("%d %s no method of it", s.Missing, plural(s.Missing, "names", "name")))
+	}
+	if s.OutOfRange > 0 {
+		why = append(why, fmt.Sprintf("%d %s an offset past the method's end", s.OutOfRange, plural(s.OutOfRange, "has", "have")))
 	}
 	if s.Misaligned > 0 {
 		why = append(why, fmt.Sprintf("%d %s not 4-byte aligned", s.Misaligned, plural(s.Misaligned, "is", "are")))
@@ -545,6 +585,7 @@ func scoreBuild(c *contender, doc *trace.Document, qs []*dotnet.Query, single, n
 func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectScore {
 	s := detectScore{Code: b.Index.HasCode(), Calls: b.Index.HasCode() && b.calls != nil}
 	arm := b.Index.Machine() == elf.EM_AARCH64
+	managed := b.printsNames || fitsManaged(b, ws)
 	// A frame repeated (recursion) or a pair repeated tells nothing new.
 	seen := make(map[string]bool, len(ws))
 	for i := range ws {
@@ -560,10 +601,16 @@ func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectSco
 		seen[w.f.Text] = true
 		s.Frames++
 		if w.final || len(w.cands) == 0 || (noNames && w.f.Kind == aotsym.FrameManaged) {
-			if w.r.Status == aotsym.StatusNoLine && w.f.Kind == aotsym.FrameNative {
+			switch {
+			case w.r.Status == aotsym.StatusNoLine && w.f.Kind == aotsym.FrameNative:
 				s.Fits++ // a gdb frame whose symbol exists
-			} else {
+			case w.r.Status == aotsym.StatusOffsetOutOfRange:
+				s.OutOfRange++
+			default:
 				s.Missing++
+				if w.r.Status == aotsym.StatusNotFound && (w.f.Kind == aotsym.FrameRVA || w.f.Kind == aotsym.FrameManaged && managed) {
+					s.Absent++
+				}
 			}
 			continue
 		}
@@ -618,6 +665,18 @@ func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectSco
 		}
 	}
 	return s
+}
+
+// fitsManaged reports whether some managed frame names a method of b: b is
+// a .NET build, for which every managed frame of the trace it produced is
+// its own (Native AOT compiles them all into the one module).
+func fitsManaged(b *Build, ws []work) bool {
+	for i := range ws {
+		if ws[i].f.Kind == aotsym.FrameManaged && !ws[i].final && len(ws[i].cands) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // instructionBefore reports whether an instruction is known to start one
