@@ -184,6 +184,11 @@ func (e *elfFile) decompressZdebug(name string, off int64, raw []byte) ([]byte, 
 	return e.inflate(name, off, "zlib", raw[12:], binary.BigEndian.Uint64(raw[4:12]))
 }
 
+// compressionSlack is what any compressed section may claim beyond
+// MaxCompressionRatio times its size: small sections (an abbreviation table,
+// a few strings) compress further than big ones.
+const compressionSlack = 1 << 20
+
 // inflate decompresses src, which its header says holds size bytes: the claim
 // is checked against the limits before the output is allocated, and the
 // stream must produce exactly that many bytes.
@@ -191,6 +196,11 @@ func (e *elfFile) inflate(name string, off int64, kind string, src []byte, size 
 	if size > uint64(e.lim.MaxSectionSize) {
 		return nil, formatErr(e.role, name, off, ErrLimit,
 			"compressed section claims %d bytes uncompressed, over the limit of %d bytes", size, e.lim.MaxSectionSize)
+	}
+	if allowed := uint64(len(src))*uint64(e.lim.MaxCompressionRatio) + compressionSlack; size > allowed {
+		return nil, formatErr(e.role, name, off, ErrLimit,
+			"compressed section of %d bytes claims %d bytes uncompressed, %d times its size, over the limit of %d times (real debug sections compress 2 to 15 times): the file is damaged or built to exhaust memory",
+			len(src), size, size/uint64(max(len(src), 1)), e.lim.MaxCompressionRatio)
 	}
 	if err := e.account(name, int64(size)); err != nil {
 		return nil, err

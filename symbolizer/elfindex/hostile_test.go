@@ -176,6 +176,39 @@ func TestHostileTerabyteClaim(t *testing.T) {
 	}
 }
 
+// TestHostileCompressionRatio: a compressed section claiming far more than
+// real debug data inflates to (64 MiB from a few hundred bytes, under
+// MaxSectionSize) is refused before anything is inflated, so a bomb costs
+// memory in proportion to the file, not to the limits.
+func TestHostileCompressionRatio(t *testing.T) {
+	for _, c := range []struct{ file, section string }{
+		{"tiny-zlib", ".debug_info"},
+		{"tiny-zstd", ".debug_line"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data := bytes.Clone(readTiny(t, c.file))
+			_, s := sectionHeader(t, data, c.section)
+			binary.LittleEndian.PutUint64(data[s.Offset+8:], 64<<20)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _, err := buildData(data, Limits{})
+			runtime.ReadMemStats(&after)
+			mustFail(t, err, c.section, "claims 67108864 bytes uncompressed", "over the limit of 200 times")
+			if !errors.Is(err, ErrLimit) {
+				t.Errorf("error %v: want ErrLimit", err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("allocated %d bytes refusing a %d-byte file", grew, len(data))
+			}
+			// The same file within a ratio limit that allows it gets
+			// as far as inflating, and finds the stream short.
+			_, _, err = buildData(data, Limits{MaxCompressionRatio: 1 << 30})
+			mustFail(t, err, c.section, "ends before")
+		})
+	}
+}
+
 // TestHostileWrongClaims: a stream that holds more, or less, than its header
 // claims is an error, so a small claim cannot let a zip bomb through.
 func TestHostileWrongClaims(t *testing.T) {

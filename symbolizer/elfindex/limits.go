@@ -20,6 +20,14 @@ type Limits struct {
 	// MaxDebugSize caps the sum of all sections read from one file, after
 	// decompression (default 3 GiB).
 	MaxDebugSize int64
+	// MaxCompressionRatio caps how many times its compressed size a
+	// compressed section may claim to inflate to (default 200), beyond
+	// compressionSlack, so that what decompression holds in memory stays
+	// proportional to the file: real debug sections compress 1.5 to 13
+	// times (zlib and zstd, every section of the corpus's largest .dbg);
+	// a stream of zeros compresses about 1,000 times (zlib) or far more
+	// (zstd).
+	MaxCompressionRatio int
 	// MaxSymbols caps the entries of one symbol table (default 20 million).
 	MaxSymbols int
 	// MaxFunctions caps the functions of the index (default 10 million).
@@ -39,14 +47,15 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultMaxInputSize    = 4 << 30
-	DefaultMaxSectionSize  = 1 << 30
-	DefaultMaxDebugSize    = 3 << 30
-	DefaultMaxSymbols      = 20_000_000
-	DefaultMaxFunctions    = 10_000_000
-	DefaultMaxLineRows     = 200_000_000
-	DefaultMaxInlineNodes  = 50_000_000
-	DefaultMaxDWARFRecords = 50_000_000
+	DefaultMaxInputSize        = 4 << 30
+	DefaultMaxSectionSize      = 1 << 30
+	DefaultMaxDebugSize        = 3 << 30
+	DefaultMaxCompressionRatio = 200
+	DefaultMaxSymbols          = 20_000_000
+	DefaultMaxFunctions        = 10_000_000
+	DefaultMaxLineRows         = 200_000_000
+	DefaultMaxInlineNodes      = 50_000_000
+	DefaultMaxDWARFRecords     = 50_000_000
 )
 
 func (l Limits) withDefaults() Limits {
@@ -58,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDebugSize <= 0 {
 		l.MaxDebugSize = DefaultMaxDebugSize
+	}
+	if l.MaxCompressionRatio <= 0 {
+		l.MaxCompressionRatio = DefaultMaxCompressionRatio
 	}
 	if l.MaxSymbols <= 0 {
 		l.MaxSymbols = DefaultMaxSymbols
