@@ -129,10 +129,12 @@ type builder struct {
 	main       *elfFile // dbg, else exe
 	info       Info
 
-	syms  []symbol
-	exec  []execRange
-	di    *dwarfInfo
-	files *fileTable
+	syms []symbol
+	// symFiles are the STT_FILE names that symbol.file indexes.
+	symFiles []string
+	exec     []execRange
+	di       *dwarfInfo
+	files    *fileTable
 
 	entries []*entry
 	calls   []uint64 // sorted return addresses
@@ -285,12 +287,12 @@ func (b *builder) readSymbols() error {
 				if s.Type != typ || !hasData(s) {
 					continue
 				}
-				syms, err := f.symbols(s)
+				syms, files, err := f.symbols(s)
 				if err != nil {
 					return err
 				}
 				if len(syms) > 0 {
-					b.syms = syms
+					b.syms, b.symFiles = syms, files
 					b.stats.Symbols = len(syms)
 					return nil
 				}
@@ -370,6 +372,29 @@ func indexOf(list []string, s string) int {
 // radixOrder returns the order that sorts keys, stable: a least
 // significant digit radix sort, a byte at a time, skipping the bytes all
 // keys share.
+// permute reorders a in place so that a[k] becomes the old a[perm[k]],
+// following each cycle of the permutation once; perm is used up (its entries
+// are overwritten to mark what has moved).
+func permute[T any](a []T, perm []int32) {
+	for i := range perm {
+		if perm[i] < 0 || int(perm[i]) == i {
+			continue
+		}
+		tmp := a[i]
+		j := i
+		for {
+			k := int(perm[j])
+			perm[j] = -1
+			if k == i {
+				a[j] = tmp
+				break
+			}
+			a[j] = a[k]
+			j = k
+		}
+	}
+}
+
 func radixOrder(keys []uint64) []int32 {
 	idx := make([]int32, len(keys))
 	for i := range idx {
@@ -437,24 +462,21 @@ func (b *builder) makeEntries() error {
 	}
 	// The symbols and the DWARF ranges in code, each by address (stable:
 	// in table order, resp. DWARF order, at one address), then merged.
-	var keys []uint64
+	// In place: the symbol table is the biggest thing a build holds (64
+	// bytes a symbol), so it is filtered and ordered without a copy.
+	syms := b.syms[:0]
 	for _, s := range b.syms {
 		if codeAddr(s.value) {
-			keys = append(keys, s.value)
+			syms = append(syms, s)
 		}
 	}
-	syms := make([]symbol, 0, len(keys))
-	{
-		inCode := make([]int32, 0, len(keys))
-		for i, s := range b.syms {
-			if codeAddr(s.value) {
-				inCode = append(inCode, int32(i))
-			}
-		}
-		for _, k := range radixOrder(keys) {
-			syms = append(syms, b.syms[inCode[k]])
-		}
+	clear(b.syms[len(syms):]) // drop the names of the symbols left out
+	b.syms = nil
+	keys := make([]uint64, len(syms))
+	for i := range syms {
+		keys[i] = syms[i].value
 	}
+	permute(syms, radixOrder(keys))
 	type dwarfStart struct {
 		start, end uint64
 		root       *rootRec

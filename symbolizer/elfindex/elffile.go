@@ -289,23 +289,26 @@ func parseNotes(b []byte, bo binary.ByteOrder, fn func(name string, typ uint32, 
 }
 
 // symbol is one entry of .symtab or .dynsym that can name code.
+// It is 40 bytes: a symbol table of millions is the biggest thing a build
+// holds while indexing.
 type symbol struct {
 	name  string
 	value uint64
 	size  uint64
-	typ   elf.SymType
-	bind  elf.SymBind
-	index int    // position in the symbol table (llvm-symbolizer breaks ties by it)
-	file  string // for a local symbol, the STT_FILE symbol before it
+	index int32 // position in the symbol table (llvm-symbolizer breaks ties by it)
+	// file is, for a local symbol, 1 + the index in the table's file names
+	// (builder.symFiles) of the STT_FILE symbol before it; 0 for none.
+	file int32
+	typ  uint8 // elf.SymType: 4 bits
 }
 
 // symbols reads a symbol table and keeps the symbols that can name code:
 // FUNC, GNU_IFUNC and NOTYPE symbols defined in an executable section (NOTYPE
 // covers assembly labels and the size-0 thunks of Native AOT), except section
 // symbols and ARM mapping symbols ($x, $d, …).
-func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
+func (e *elfFile) symbols(s *elf.Section) ([]symbol, []string, error) {
 	if !hasData(s) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	name := s.Name
 	entSize := uint64(24)
@@ -313,25 +316,25 @@ func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
 		entSize = 16
 	}
 	if s.FileSize%entSize != 0 {
-		return nil, formatErr(e.role, name, int64(s.Offset), nil, "size %d is not a multiple of the %d-byte symbol entry", s.FileSize, entSize)
+		return nil, nil, formatErr(e.role, name, int64(s.Offset), nil, "size %d is not a multiple of the %d-byte symbol entry", s.FileSize, entSize)
 	}
 	if n := s.FileSize / entSize; n > uint64(e.lim.MaxSymbols) {
-		return nil, formatErr(e.role, name, int64(s.Offset), ErrLimit, "%d symbols, over the limit of %d", n, e.lim.MaxSymbols)
+		return nil, nil, formatErr(e.role, name, int64(s.Offset), ErrLimit, "%d symbols, over the limit of %d", n, e.lim.MaxSymbols)
 	}
 	if int(s.Link) >= len(e.f.Sections) || s.Link == 0 {
-		return nil, formatErr(e.role, name, int64(s.Offset), nil, "its string table index %d is not a section", s.Link)
+		return nil, nil, formatErr(e.role, name, int64(s.Offset), nil, "its string table index %d is not a section", s.Link)
 	}
 	strSec := e.f.Sections[s.Link]
 	if strSec.Flags&elf.SHF_COMPRESSED != 0 || strSec.Type == elf.SHT_NOBITS {
-		return nil, formatErr(e.role, strSec.Name, int64(strSec.Offset), nil, "string table of %s has no data", name)
+		return nil, nil, formatErr(e.role, strSec.Name, int64(strSec.Offset), nil, "string table of %s has no data", name)
 	}
 	syms, err := e.data(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	strs, err := e.data(strSec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Names are views of strs, which is never modified.
 	var strtab string
@@ -373,7 +376,8 @@ func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
 		}
 	}
 	out := make([]symbol, 0, count)
-	file := ""
+	var files []string
+	file := int32(0)
 	for i := uint64(1); i < uint64(len(syms))/entSize; i++ {
 		b := syms[i*entSize:]
 		var sym symbol
@@ -388,10 +392,17 @@ func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
 			sym.value, sym.size = uint64(bo.Uint32(b[4:])), uint64(bo.Uint32(b[8:]))
 			info, shndx = b[12], bo.Uint16(b[14:])
 		}
-		sym.typ, sym.bind = elf.SymType(info&0xf), elf.SymBind(info>>4)
-		switch sym.typ {
+		sym.typ = info & 0xf
+		switch elf.SymType(sym.typ) {
 		case elf.STT_FILE:
-			file = str(nameOff)
+			if n := str(nameOff); n == "" {
+				file = 0
+			} else {
+				if len(files) == 0 || files[len(files)-1] != n {
+					files = append(files, n)
+				}
+				file = int32(len(files))
+			}
 			continue
 		case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_NOTYPE:
 		default:
@@ -404,13 +415,13 @@ func (e *elfFile) symbols(s *elf.Section) ([]symbol, error) {
 		if sym.name == "" || (arm && sym.name[0] == '$') {
 			continue
 		}
-		sym.index = int(i)
-		if sym.bind == elf.STB_LOCAL {
+		sym.index = int32(i) // i ≤ MaxSymbols
+		if elf.SymBind(info>>4) == elf.STB_LOCAL {
 			sym.file = file
 		}
 		out = append(out, sym)
 	}
-	return out, nil
+	return out, files, nil
 }
 
 // execRange is the address range of an executable section.

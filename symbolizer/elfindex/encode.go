@@ -296,8 +296,8 @@ func nameOrder(syms []symbol) {
 			}
 			return 1
 		}
-		if (a.typ == elf.STT_NOTYPE) != (c.typ == elf.STT_NOTYPE) {
-			if c.typ == elf.STT_NOTYPE {
+		if (a.typ == uint8(elf.STT_NOTYPE)) != (c.typ == uint8(elf.STT_NOTYPE)) {
+			if c.typ == uint8(elf.STT_NOTYPE) {
 				return -1
 			}
 			return 1
@@ -347,8 +347,8 @@ func (b *builder) shape(o *entryOut, e *entry, w *encWorker, wi int) {
 		if len(o.aliases) > 0 {
 			o.flags |= fAliases
 		}
-		if pick.file != "" {
-			o.pickFile = pick.file
+		if pick.file > 0 {
+			o.pickFile = b.symFiles[pick.file-1]
 			o.flags |= fSymFile
 		}
 	}
