@@ -277,11 +277,9 @@ func hostileUploads(t testing.TB, dbg []byte, maxUpload int64) []hostile {
 // knownHeavy names the inputs whose peak RSS is over the 1 GiB bound for a
 // reason reported in RELIABILITY.md ("Findings") and not yet fixed by the
 // package's owner; their subtest is skipped with that finding after being
-// measured.
-var knownHeavy = map[string]string{
-	".symtab holding 3 million real symbols":                          "elfindex+symbolizer/dotnet: about 660 bytes of peak RSS per symbol while indexing (3 million symbols, a 72 MiB upload, peak about 2 GiB), reported",
-	"zlib bomb: .debug_line claims and inflates to 1000 MiB of zeros": "elfindex: a compressed section is inflated whole into memory up to MaxSectionSize (1 GiB) and MaxDebugSize (3 GiB) per file, so a 1 MiB upload costs over 1 GiB, reported",
-}
+// measured. None today: findings 3 (a compression ratio limit) and 4 (the
+// symbol table held once, 40 bytes a symbol) were fixed in elfindex.
+var knownHeavy = map[string]string{}
 
 // TestReliabilityHostileUploads sends every hostile input to the real `aotsym
 // serve` (default limits but --max-upload 256MiB), each to a fresh server
