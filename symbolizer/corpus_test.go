@@ -234,17 +234,23 @@ func pct(a, b int) float64 {
 	return 100 * float64(a) / float64(b)
 }
 
+// addressedFrames counts the frames of a trace that name a method or an
+// address: what detection can weigh.
+func addressedFrames(tr *aotsym.Trace) int {
+	n := 0
+	for _, f := range tr.Frames {
+		if f.Kind == aotsym.FrameManaged || f.Kind == aotsym.FrameRVA {
+			n++
+		}
+	}
+	return n
+}
+
 // checkDetection: every input of two or more frames must detect its own
 // variant, alone or tied with builds of identical code.
 func checkDetection(t *testing.T, cs *corpusSet, m *corpus.Manifest, what string, tr *aotsym.Trace, tl *tally) {
 	t.Helper()
-	frames := 0
-	for _, f := range tr.Frames {
-		if f.Kind == aotsym.FrameManaged || f.Kind == aotsym.FrameRVA {
-			frames++
-		}
-	}
-	if frames < 2 {
+	if addressedFrames(tr) < 2 {
 		return
 	}
 	tl.detectChecked++

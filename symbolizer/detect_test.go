@@ -176,13 +176,7 @@ func avg(sum, n int) float64 {
 // false for inputs of fewer than two frames, which it does not judge.
 func judgeDetection(t *testing.T, cs *corpusSet, m *corpus.Manifest, what string, tr *aotsym.Trace, tl *detectTally) bool {
 	t.Helper()
-	frames := 0
-	for _, f := range tr.Frames {
-		if f.Kind == aotsym.FrameManaged || f.Kind == aotsym.FrameRVA {
-			frames++
-		}
-	}
-	if frames < 2 {
+	if addressedFrames(tr) < 2 {
 		return false
 	}
 	tl.inputs++
@@ -606,13 +600,7 @@ func TestDetectionWithoutTheBuild(t *testing.T) {
 					t.Fatalf("%s %s %s: %v", m.Variant, c.Scenario, name, err)
 				}
 				tr := res.Trace
-				frames := 0
-				for _, f := range tr.Frames {
-					if f.Kind == aotsym.FrameManaged || f.Kind == aotsym.FrameRVA {
-						frames++
-					}
-				}
-				if frames < 2 {
+				if addressedFrames(tr) < 2 {
 					continue
 				}
 				inputs++
