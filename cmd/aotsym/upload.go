@@ -22,18 +22,18 @@ import (
 
 func init() { register(newUploadCmd) }
 
-// newUploadCmd is `aotsym upload [--server URL] [--tag k=v…] FILE... | --publish-dir DIR`.
+// newUploadCmd is `aotsym upload [--server URL] [--tag k=v…] [FILE...] [--publish-dir DIR...]`.
 func newUploadCmd() *cobra.Command {
 	var (
-		sf         serverFlags
-		tagList    []string
-		publishDir string
-		compress   string
-		force      bool
-		progress   string
+		sf          serverFlags
+		tagList     []string
+		publishDirs []string
+		compress    string
+		force       bool
+		progress    string
 	)
 	cmd := &cobra.Command{
-		Use:   "upload [--server URL] [--tag key=value...] FILE... | --publish-dir DIR",
+		Use:   "upload [--server URL] [--tag key=value...] [FILE...] [--publish-dir DIR...]",
 		Short: "Upload executables and debug files (.dbg) to a server",
 		Long: `upload sends executables and their debug files to an aotsym server, keyed by
 the GNU build ID read from each file. A file the server already has is skipped
@@ -41,13 +41,14 @@ the GNU build ID read from each file. A file the server already has is skipped
 
 --publish-dir DIR finds what ` + "`dotnet publish -p:PublishAot=true`" + ` wrote: each X.dbg
 and, when present, its executable X (app + app.dbg, bootstrap + bootstrap.dbg).
+It can be given several times, and with files.
 
 On a terminal each file shows a progress bar; otherwise one line is printed per
 file. The exit code is 1 when any file failed.`,
 		Example: `  aotsym upload --server http://127.0.0.1:8080 bin/Release/net10.0/linux-x64/publish/app.dbg
   AOTSYM_SERVER=https://aotsym.internal AOTSYM_TOKEN=… aotsym upload --tag service=orders --tag version=1.4.2 --publish-dir ./publish`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if publishDir == "" && len(args) == 0 {
+			if len(publishDirs) == 0 && len(args) == 0 {
 				return usagef("name the files to upload, or --publish-dir DIR (see `aotsym upload --help`)")
 			}
 			switch compress {
@@ -60,8 +61,8 @@ file. The exit code is 1 when any file failed.`,
 				return usageError{err}
 			}
 			files := append([]string{}, args...)
-			if publishDir != "" {
-				found, err := findPublished(publishDir)
+			for _, dir := range publishDirs {
+				found, err := findPublished(dir)
 				if err != nil {
 					return err
 				}
@@ -78,7 +79,7 @@ file. The exit code is 1 when any file failed.`,
 	}
 	sf.add(cmd.Flags())
 	cmd.Flags().StringArrayVar(&tagList, "tag", nil, "add this key=value tag to the builds (repeatable): service=orders, version=1.4.2, git=abc123")
-	cmd.Flags().StringVar(&publishDir, "publish-dir", "", "upload every X.dbg of this `dotnet publish` output with its executable X")
+	cmd.Flags().StringArrayVar(&publishDirs, "publish-dir", nil, "upload every X.dbg of this `dotnet publish` output with its executable X (repeatable)")
 	cmd.Flags().StringVar(&compress, "compress", "gzip", "compress uploads on the way: gzip, zstd or none")
 	cmd.Flags().BoolVar(&force, "force", false, "upload even when the server already has the file")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "progress bar: auto (on a terminal), always, never")

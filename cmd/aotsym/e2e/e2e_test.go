@@ -130,6 +130,15 @@ func TestServeUploadSymbolicateRestart(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, "skipped   ") != 2 {
 		t.Fatalf("second upload: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// --publish-dir repeated takes every directory, not the last.
+	args := []string{"upload", "--server", srv.url}
+	for _, m := range ms {
+		args = append(args, "--publish-dir", m.Dir)
+	}
+	r = cli(t, nil, nil, args...)
+	if r.code != 0 || strings.Count(r.stdout, "skipped   ") != 2*len(ms) {
+		t.Fatalf("upload with %d --publish-dir: exit %d\n%s%s", len(ms), r.code, r.stdout, r.stderr)
+	}
 
 	// Paste each variant's CloudWatch sample without a build: detected.
 	first := map[string][]byte{}
