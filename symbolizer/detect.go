@@ -49,7 +49,9 @@ import (
 //     When every one of them is contradicted by a frame (an offset past
 //     the method's end, an address that cannot be on its stack) or lacks
 //     more of its own frames (managed methods, RVAs of its module) than it
-//     fits, no build is chosen ("none"): the producing build is not stored.
+//     fits, or none of its weighable frames fits, no build is chosen
+//     ("none"): the producing build is not stored. This holds for a lone
+//     stored build too: being the only one is no evidence.
 //  2. Among those, the code decides between builds whose executables were
 //     indexed, and only between those: direct calls between adjacent frames
 //     (the caller's call instruction before its return address targets the
@@ -139,6 +141,21 @@ type detectScore struct {
 // a stack. The build that produced a trace has none.
 func (s detectScore) against() int {
 	return s.OutOfRange + s.Misaligned + s.NotCall + s.RowAtCall
+}
+
+// ruledOut reports whether the frames rule the build out as the one that
+// produced them (rule 1b): a frame contradicts it, more of its own frames are
+// absent than fit, or none of the frames it could be weighed by fits.
+func (s detectScore) ruledOut() bool {
+	return s.against() > 0 || s.Absent > s.Fits || (s.Frames > 0 && s.Fits == 0)
+}
+
+// noneFits is the answer when no build in play can have produced the trace:
+// c is the closest.
+func noneFits(c *contender, prefix string, fits, frames int) *choice {
+	note := fmt.Sprintf("%sno stored build fits the trace: the closest, %s, %s; the build that produced a trace fits its frames, so it is most likely not stored: upload the program's debug file (aotsym upload), or give its build ID", prefix, c.meta.ID.Short(), c.score.text())
+	bc := aotsym.BuildChoice{How: "none", Note: note, Score: fits, Frames: frames, RunnerUp: c.meta.ID, RunnerUpScore: fits}
+	return &choice{bc: bc, refuse: note}
 }
 
 // codeBetter reports whether the code evidence of a is stronger than b's;
@@ -285,6 +302,10 @@ func detect(cs []*contender, doc *trace.Document, qs []*dotnet.Query, how, prefi
 	}
 	if single {
 		c := cs[0]
+		if how == "detected" && c.score.ruledOut() {
+			// The only build stored is not the trace's (rule 1b).
+			return noneFits(c, prefix, c.score.Fits, c.score.Frames)
+		}
 		ch := &choice{builds: cs, single: true}
 		ch.bc = aotsym.BuildChoice{How: how, Score: c.score.Fits, Frames: c.score.Frames}
 		ch.bc.Note = fitNote(prefix+"it is the only build in play", c)
@@ -324,13 +345,10 @@ func detect(cs []*contender, doc *trace.Document, qs []*dotnet.Query, how, prefi
 	// better than another build's lines.
 	outweighed := true
 	for _, c := range inPlay {
-		outweighed = outweighed && (c.score.against() > 0 || c.score.Absent > c.score.Fits)
+		outweighed = outweighed && c.score.ruledOut()
 	}
 	if outweighed {
-		c := inPlay[0]
-		note := fmt.Sprintf("%sno stored build fits the trace: the closest, %s, %s; the build that produced a trace fits its frames, so it is most likely not stored: upload the program's debug file (aotsym upload), or give its build ID", prefix, c.meta.ID.Short(), c.score.text())
-		bc := aotsym.BuildChoice{How: "none", Note: note, Score: best, Frames: n, RunnerUp: c.meta.ID, RunnerUpScore: best}
-		return &choice{bc: bc, refuse: note}
+		return noneFits(inPlay[0], prefix, best, n)
 	}
 	// Rule 2: the code, between builds that have it.
 	var bestCode *contender

@@ -648,3 +648,55 @@ func TestDetectionWithoutTheBuild(t *testing.T) {
 		t.Errorf("only %d of %d inputs answered none without their build", none, inputs)
 	}
 }
+
+// TestDetectionOneOtherBuild stores a single build that did not produce the
+// trace (every pair of corpus builds whose code differs) and symbolicates each
+// case's Exception.ToString() with the build detected: the one build stored
+// is not chosen merely for being the only one. It is chosen only when it fits
+// every frame (the same program, the same methods compiled alike).
+func TestDetectionOneOtherBuild(t *testing.T) {
+	cs := loadCorpus(t)
+	var inputs, none, chosen int
+	for _, o := range cs.manifests {
+		src := NewLocal()
+		id := aotsym.BuildID(o.Build.BuildID)
+		b, _ := cs.src.Open(context.Background(), id)
+		meta, _ := cs.src.Get(context.Background(), id)
+		src.Add(b, meta)
+		r := NewResolver(src)
+		for _, m := range cs.manifests {
+			if sameCodeCached(t, o, m) {
+				continue
+			}
+			for ci := range m.Cases {
+				c := &m.Cases[ci]
+				res, err := r.Symbolicate(context.Background(), []byte(c.ExceptionToString), Options{})
+				if err != nil {
+					t.Fatalf("%s %s against %s: %v", m.Variant, c.Scenario, o.Variant, err)
+				}
+				tr := res.Trace
+				if addressedFrames(tr) < 2 {
+					continue
+				}
+				inputs++
+				if tr.Build.How == "none" {
+					none++
+					for _, fr := range tr.Frames {
+						if fr.Status == aotsym.StatusResolved {
+							t.Errorf("%s %s against %s: none, yet %q resolved", m.Variant, c.Scenario, o.Variant, fr.Input)
+						}
+					}
+					continue
+				}
+				chosen++
+				if tr.Build.Score != tr.Build.Frames {
+					t.Errorf("%s %s: %s, the only build stored, %s although only %d of %d frames fit: %s", m.Variant, c.Scenario, o.Variant, tr.Build.How, tr.Build.Score, tr.Build.Frames, tr.Build.Note)
+				}
+			}
+		}
+	}
+	t.Logf("one other build stored: %d traces of ≥ 2 frames, %d none, %d answered by a build that fits every frame", inputs, none, chosen)
+	if none*10 < inputs*8 {
+		t.Errorf("only %d of %d traces answered none against another single build", none, inputs)
+	}
+}
