@@ -560,7 +560,12 @@ func TestExpire(t *testing.T) {
 	if status, _, _ := call(t, "GET", srv.url+"/v1/builds/"+used.Build.BuildID, nil); status != 200 {
 		t.Fatalf("the build in use was expired too")
 	}
-	if !strings.Contains(srv.logs.String(), `"msg":"expired","build_id":"`+unused.Build.BuildID) {
-		t.Fatalf("no log line for the expiry:\n%s", srv.logs.String())
+	// The line may reach the log after the delete is visible: the store
+	// deletes, then the server logs, and its output is read from a pipe.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(srv.logs.String(), `"msg":"expired","build_id":"`+unused.Build.BuildID); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the expiry:\n%s", srv.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
