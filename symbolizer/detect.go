@@ -49,7 +49,7 @@ import (
 //     When every one of them is contradicted by a frame (an offset past
 //     the method's end, an address that cannot be on its stack) or lacks
 //     more of its own frames (managed methods, RVAs of its module) than it
-//     fits, or none of its weighable frames fits, no build is chosen
+//     fits, or none of its managed and RVA frames fits, no build is chosen
 //     ("none"): the producing build is not stored. This holds for a lone
 //     stored build too: being the only one is no evidence.
 //  2. Among those, the code decides between builds whose executables were
@@ -114,8 +114,9 @@ type contender struct {
 
 // detectScore is what a trace's frames say about one build.
 type detectScore struct {
-	Frames int // distinct frames that can be scored (managed, rva, native)
-	Fits   int // … that fit
+	Frames  int // distinct frames that can be scored (managed, rva, native)
+	Printed int // … of them managed or rva: as a Native AOT program prints them
+	Fits    int // … that fit
 	// Why the others do not (a frame counts under the first that applies).
 	Missing    int // no such method or symbol, no function at the RVA, module of another build
 	OutOfRange int // the method exists, but the offset is past its end
@@ -145,9 +146,12 @@ func (s detectScore) against() int {
 
 // ruledOut reports whether the frames rule the build out as the one that
 // produced them (rule 1b): a frame contradicts it, more of its own frames are
-// absent than fit, or none of the frames it could be weighed by fits.
+// absent than fit, or the trace has frames as a Native AOT program prints
+// them (managed, `app!<BaseAddress>+…`) and none of its frames fits. A
+// native trace alone mixes modules, so that nothing of it fits one build
+// says nothing.
 func (s detectScore) ruledOut() bool {
-	return s.against() > 0 || s.Absent > s.Fits || (s.Frames > 0 && s.Fits == 0)
+	return s.against() > 0 || s.Absent > s.Fits || (s.Printed > 0 && s.Fits == 0)
 }
 
 // noneFits is the answer when no build in play can have produced the trace:
@@ -618,6 +622,9 @@ func scoreWork(b *Build, doc *trace.Document, ws []work, noNames bool) detectSco
 		}
 		seen[w.f.Text] = true
 		s.Frames++
+		if w.f.Kind != aotsym.FrameNative {
+			s.Printed++
+		}
 		if w.final || len(w.cands) == 0 || (noNames && w.f.Kind == aotsym.FrameManaged) {
 			switch {
 			case w.r.Status == aotsym.StatusNoLine && w.f.Kind == aotsym.FrameNative:
