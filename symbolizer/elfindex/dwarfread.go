@@ -488,6 +488,22 @@ func (u *cuData) offSize() int {
 	return 4
 }
 
+// index reads the operand of an indexed form (DW_FORM_addrx*, strx*): a
+// ULEB128 for addrx and strx, else 1 to 4 bytes.
+func (ur *unitReader) index(form uint16) uint64 {
+	switch form {
+	case formAddrx1, formStrx1:
+		return ur.r.uint(1, ur.d.order)
+	case formAddrx2, formStrx2:
+		return ur.r.uint(2, ur.d.order)
+	case formAddrx3, formStrx3:
+		return ur.r.uint(3, ur.d.order)
+	case formAddrx4, formStrx4:
+		return ur.r.uint(4, ur.d.order)
+	}
+	return ur.r.uleb()
+}
+
 // value reads the value of one attribute. It returns an error for a form
 // it cannot read or a value outside its section.
 func (ur *unitReader) value(s *abbrevAttr) (attrVal, error) {
@@ -513,19 +529,7 @@ func (ur *unitReader) value(s *abbrevAttr) (attrVal, error) {
 			return v, ur.errorf(at, "unknown address size %d", u.addrSize)
 		}
 	case formAddrx, formAddrx1, formAddrx2, formAddrx3, formAddrx4:
-		var idx uint64
-		switch form {
-		case formAddrx:
-			idx = r.uleb()
-		case formAddrx1:
-			idx = r.uint(1, ur.d.order)
-		case formAddrx2:
-			idx = r.uint(2, ur.d.order)
-		case formAddrx3:
-			idx = r.uint(3, ur.d.order)
-		case formAddrx4:
-			idx = r.uint(4, ur.d.order)
-		}
+		idx := ur.index(form)
 		if r.bad {
 			break
 		}
@@ -598,19 +602,7 @@ func (ur *unitReader) value(s *abbrevAttr) (attrVal, error) {
 		}
 		v.kind, v.s = vStr, str
 	case formStrx, formStrx1, formStrx2, formStrx3, formStrx4:
-		var idx uint64
-		switch form {
-		case formStrx:
-			idx = r.uleb()
-		case formStrx1:
-			idx = r.uint(1, ur.d.order)
-		case formStrx2:
-			idx = r.uint(2, ur.d.order)
-		case formStrx3:
-			idx = r.uint(3, ur.d.order)
-		case formStrx4:
-			idx = r.uint(4, ur.d.order)
-		}
+		idx := ur.index(form)
 		if r.bad {
 			break
 		}
