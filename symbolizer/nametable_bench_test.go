@@ -3,8 +3,6 @@ package symbolizer
 import (
 	"bytes"
 	"context"
-	"debug/elf"
-	"encoding/binary"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -13,59 +11,17 @@ import (
 	"time"
 
 	"github.com/aotsym/aotsym/internal/corpus"
+	"github.com/aotsym/aotsym/internal/elftest"
 	"github.com/aotsym/aotsym/symbolizer/elfindex"
 )
 
-// withManySymbols returns a copy of an ELF64 file whose .symtab is replaced by
-// n real function symbols: names taken in turn from the file's own symbol
-// table, 16 bytes each, at addresses spread over .text (so most addresses
-// carry several symbols). It is the shape of the reliability test's
-// "3 million real symbols" upload (cmd/aotsym/e2e), made here so that the
-// name table's cost per symbol can be measured without a server.
+// withManySymbols is elftest.ManySymbols for a benchmark.
 func withManySymbols(tb testing.TB, data []byte, n int) []byte {
 	tb.Helper()
-	f, err := elf.NewFile(bytes.NewReader(data))
+	out, err := elftest.ManySymbols(data, n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	symtab, text := f.Section(".symtab"), f.Section(".text")
-	if symtab == nil || text == nil {
-		tb.Fatal("the file has no .symtab or no .text")
-	}
-	old, err := symtab.Data()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	textIndex := -1
-	symIndex := -1
-	for i, s := range f.Sections {
-		switch s.Name {
-		case ".text":
-			textIndex = i
-		case ".symtab":
-			symIndex = i
-		}
-	}
-	out := bytes.Clone(data)
-	for len(out)%8 != 0 {
-		out = append(out, 0)
-	}
-	at := len(out)
-	out = append(out, make([]byte, 24*(n+1))...)
-	oldN := len(old) / 24
-	for i := 1; i <= n; i++ {
-		s := out[at+24*i:]
-		binary.LittleEndian.PutUint32(s, binary.LittleEndian.Uint32(old[24*(1+i%(oldN-1)):]))
-		s[4] = byte(elf.STB_GLOBAL)<<4 | byte(elf.STT_FUNC)
-		binary.LittleEndian.PutUint16(s[6:], uint16(textIndex))
-		binary.LittleEndian.PutUint64(s[8:], text.Addr+uint64(i*16)%(text.Size-16))
-		binary.LittleEndian.PutUint64(s[16:], 16)
-	}
-	shoff := int(binary.LittleEndian.Uint64(data[40:]))
-	h := shoff + symIndex*64
-	binary.LittleEndian.PutUint64(out[h+24:], uint64(at))
-	binary.LittleEndian.PutUint64(out[h+32:], uint64(24*(n+1)))
-	binary.LittleEndian.PutUint32(out[h+44:], 1) // sh_info: the first global
 	return out
 }
 

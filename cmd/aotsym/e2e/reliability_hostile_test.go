@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aotsym/aotsym"
+	"github.com/aotsym/aotsym/internal/elftest"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -86,16 +87,6 @@ func (e *elfEdit) header(name string) int {
 
 func (e *elfEdit) section(name string) *elf.Section { return e.f.Section(name) }
 
-func (e *elfEdit) index(name string) int {
-	for i, s := range e.f.Sections {
-		if s.Name == name {
-			return i
-		}
-	}
-	e.t.Fatalf("no section %s", name)
-	return 0
-}
-
 // put64 returns a copy of data with the 8 bytes at off set to v.
 func put64(data []byte, off int, v uint64) []byte {
 	out := bytes.Clone(data)
@@ -146,40 +137,6 @@ func withCompressedSection(e *elfEdit, name string, claim uint64, stream []byte)
 	bin.LittleEndian.PutUint64(out[h+8:], bin.LittleEndian.Uint64(out[h+8:])|uint64(elf.SHF_COMPRESSED))
 	bin.LittleEndian.PutUint64(out[h+24:], uint64(at))
 	bin.LittleEndian.PutUint64(out[h+32:], uint64(len(chdr)+len(stream)))
-	return out
-}
-
-// withManySymbols appends a real .symtab of n function symbols (names taken
-// from the file's own symbol table, addresses spread over .text) and points
-// .symtab at it.
-func withManySymbols(t testing.TB, e *elfEdit, n int) []byte {
-	symtab := e.section(".symtab")
-	old, err := symtab.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := e.section(".text")
-	textIndex := uint16(e.index(".text"))
-	out := bytes.Clone(e.data)
-	for len(out)%8 != 0 {
-		out = append(out, 0)
-	}
-	at := len(out)
-	out = append(out, make([]byte, 24*(n+1))...)
-	oldN := len(old) / 24
-	for i := 1; i <= n; i++ {
-		s := out[at+24*i:]
-		name := bin.LittleEndian.Uint32(old[24*(1+i%(oldN-1)):])
-		bin.LittleEndian.PutUint32(s, name)
-		s[4] = byte(elf.STB_GLOBAL)<<4 | byte(elf.STT_FUNC)
-		bin.LittleEndian.PutUint16(s[6:], textIndex)
-		bin.LittleEndian.PutUint64(s[8:], text.Addr+uint64(i*16)%(text.Size-16))
-		bin.LittleEndian.PutUint64(s[16:], 16)
-	}
-	h := e.header(".symtab")
-	bin.LittleEndian.PutUint64(out[h+24:], uint64(at))
-	bin.LittleEndian.PutUint64(out[h+32:], uint64(24*(n+1)))
-	bin.LittleEndian.PutUint32(out[h+44:], 1) // sh_info: the first global
 	return out
 }
 
@@ -251,7 +208,11 @@ func hostileUploads(t testing.TB, dbg []byte, maxUpload int64) []hostile {
 	e, b = own("symtab-claim")
 	add(".symtab claims 50 million symbols", put64(b, e.header(".symtab")+32, 24*50_000_000))
 	e, _ = own("symtab-real")
-	addAny(".symtab holding 3 million real symbols", withManySymbols(t, e, 3_000_000))
+	many, err := elftest.ManySymbols(e.data, 3_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAny(".symtab holding 3 million real symbols", many)
 
 	_, b = own("note")
 	off, _ := buildIDNote(t, b)
