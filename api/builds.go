@@ -28,17 +28,26 @@ const (
 	DefaultListLimit = 1000
 )
 
+// putOptions reads what an upload request says of its file: its tags
+// (?tag=) and name (?name=), with the server's size limit.
+func (s *Server) putOptions(c *gin.Context) (store.PutOptions, error) {
+	tags, err := tagsFromQuery(c, "tag")
+	if err != nil {
+		return store.PutOptions{}, err
+	}
+	name, err := fileName(c.Query("name"))
+	if err != nil {
+		return store.PutOptions{}, err
+	}
+	return store.PutOptions{Name: name, Tags: tags, MaxSize: s.cfg.MaxUploadBytes}, nil
+}
+
 func (s *Server) upload(c *gin.Context) {
 	b := s.backendOf(c)
 	if b == nil {
 		return
 	}
-	tags, err := tagsFromQuery(c, "tag")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	name, err := fileName(c.Query("name"))
+	opts, err := s.putOptions(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -51,7 +60,7 @@ func (s *Server) upload(c *gin.Context) {
 		return
 	}
 	defer body.Close()
-	res, err := b.Store.Put(c.Request.Context(), body, store.PutOptions{Name: name, Tags: tags, MaxSize: s.cfg.MaxUploadBytes})
+	res, err := b.Store.Put(c.Request.Context(), body, opts)
 	if err == nil && bodyStateOf(c).exceeded.Load() {
 		err = errTooLarge // a store that stopped reading early must not hide it
 	}
@@ -60,7 +69,7 @@ func (s *Server) upload(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.answerUpload(c, b, res, name, "body")
+	s.answerUpload(c, b, res, opts.Name, "body")
 }
 
 // answerUpload answers a stored upload: 201 when the file was new (a new

@@ -56,23 +56,18 @@ func (s *Server) completeUpload(c *gin.Context) {
 	if p == nil {
 		return
 	}
-	tags, err := tagsFromQuery(c, "tag")
+	opts, err := s.putOptions(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	name, err := fileName(c.Query("name"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	res, err := p.PutIncoming(c.Request.Context(), c.Param("key"), store.PutOptions{Name: name, Tags: tags, MaxSize: s.cfg.MaxUploadBytes})
+	res, err := p.PutIncoming(c.Request.Context(), c.Param("key"), opts)
 	if err != nil {
 		s.metrics.uploads.WithLabelValues("rejected").Inc()
 		s.fail(c, err)
 		return
 	}
-	s.answerUpload(c, b, res, name, "presigned")
+	s.answerUpload(c, b, res, opts.Name, "presigned")
 }
 
 var (
