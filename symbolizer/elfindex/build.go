@@ -640,29 +640,16 @@ func (b *builder) findCalls() error {
 	// the other meanwhile.
 	workers := max(1, min(runtime.GOMAXPROCS(0)-1, len(jobs)/64+1))
 	results := make([][]uint64, workers)
-	panics := make([]any, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if panics[w] = recover(); panics[w] != nil {
-					recoveredPanics.Add(1)
-				}
-			}()
-			var out []uint64
-			for j := w; j < len(jobs); j += workers {
-				out = callEnds(b.code.f.Machine, jobs[j].code, jobs[j].addr, out)
-			}
-			results[w] = out
-		}()
-	}
-	wg.Wait()
-	for _, p := range panics {
-		if p != nil {
-			return formatErr(b.code.role, ".text", -1, nil, "cannot disassemble the code (%v)", p)
+	err := b.inChunks(len(jobs), 16, workers, func(p any) error {
+		return formatErr(b.code.role, ".text", -1, nil, "cannot disassemble the code (%v)", p)
+	}, func(w, lo, hi int) error {
+		for _, j := range jobs[lo:hi] {
+			results[w] = callEnds(b.code.f.Machine, j.code, j.addr, results[w])
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, r := range results {
 		b.calls = append(b.calls, r...)

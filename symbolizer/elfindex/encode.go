@@ -87,7 +87,7 @@ func (b *builder) encode() ([]byte, error) {
 	for i := range ws {
 		ws[i] = &encWorker{names: newNameTable((n + n/2) / nw)}
 	}
-	err := b.inChunks(n, 512, nw, func(w, lo, hi int) error {
+	err := b.inChunks(n, 512, nw, b.encodePanic, func(w, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			b.shape(&outs[i], b.entries[i], ws[w], w)
 		}
@@ -148,7 +148,7 @@ func (b *builder) encode() ([]byte, error) {
 		rows, nodes int
 	}
 	chunks := make([]written, (n+chunk-1)/chunk)
-	err = b.inChunks(n, chunk, nw, func(w, lo, hi int) error {
+	err = b.inChunks(n, chunk, nw, b.encodePanic, func(w, lo, hi int) error {
 		// Room for about 3 bytes a row (4 with checkpoints), the inline
 		// tables, the return addresses and the identities.
 		est := 24 * (hi - lo)
@@ -238,10 +238,16 @@ func (b *builder) encode() ([]byte, error) {
 	})
 }
 
+// encodePanic is the error of a panic while writing the index.
+func (b *builder) encodePanic(p any) error {
+	return formatErr(b.main.role, "", -1, nil, "cannot be indexed: unexpected failure while writing the index (%v); please report this with the file", p)
+}
+
 // inChunks calls fn for the chunks [lo, hi) of n items, size at a time,
 // from nw goroutines (w is the goroutine's number). It stops at the first
-// error or when the build is cancelled; a panic becomes an error.
-func (b *builder) inChunks(n, size, nw int, fn func(w, lo, hi int) error) error {
+// error or when the build is cancelled; a panic becomes the error onPanic
+// makes of it.
+func (b *builder) inChunks(n, size, nw int, onPanic func(p any) error, fn func(w, lo, hi int) error) error {
 	var next atomic.Int64
 	errs := make([]error, nw)
 	var wg sync.WaitGroup
@@ -252,7 +258,7 @@ func (b *builder) inChunks(n, size, nw int, fn func(w, lo, hi int) error) error 
 			defer func() {
 				if p := recover(); p != nil {
 					recoveredPanics.Add(1)
-					errs[w] = formatErr(b.main.role, "", -1, nil, "cannot be indexed: unexpected failure while writing the index (%v); please report this with the file", p)
+					errs[w] = onPanic(p)
 				}
 			}()
 			for {
