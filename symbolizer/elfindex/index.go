@@ -578,20 +578,7 @@ func (x *Index) Function(i int) Function {
 		HasLines: hasLines(f.rows),
 		HasCode:  f.flags&fCalls != 0,
 	}
-	if f.flags&fSym != 0 {
-		fn.Symbol = name
-	}
-	if f.flags&fAliases != 0 {
-		d := f.aliases
-		n := d.u()
-		for k := uint64(0); k < n && !d.bad && k < 1<<16; k++ {
-			id := d.u()
-			fn.Aliases = append(fn.Aliases, x.names.name(id))
-			if id == f.symbolID {
-				fn.Symbol = fn.Aliases[len(fn.Aliases)-1]
-			}
-		}
-	}
+	fn.Symbol, fn.Aliases = x.symbolNames(&f, name)
 	if f.flags&fParams != 0 {
 		d := dec{b: x.params, p: int(min(f.paramsOff, uint64(len(x.params))))}
 		n := d.u()
@@ -620,21 +607,28 @@ func (x *Index) Names(i int) Names {
 	f := x.decodeFunc(i)
 	var n Names
 	n.Name, n.LinkageName, n.ShortName, n.Class = x.funcNames(&f)
+	n.Symbol, n.Aliases = x.symbolNames(&f, n.Name)
+	return n
+}
+
+// symbolNames decodes a function's symbol (name when the name is its
+// symbol's) and the other symbols at its address.
+func (x *Index) symbolNames(f *funcData, name string) (symbol string, aliases []string) {
 	if f.flags&fSym != 0 {
-		n.Symbol = n.Name
+		symbol = name
 	}
 	if f.flags&fAliases != 0 {
 		d := f.aliases
 		k := d.u()
 		for j := uint64(0); j < k && !d.bad && j < 1<<16; j++ {
 			id := d.u()
-			n.Aliases = append(n.Aliases, x.names.name(id))
+			aliases = append(aliases, x.names.name(id))
 			if id == f.symbolID {
-				n.Symbol = n.Aliases[len(n.Aliases)-1]
+				symbol = aliases[len(aliases)-1]
 			}
 		}
 	}
-	return n
+	return symbol, aliases
 }
 
 // Lookup returns the answer at addr: the innermost function, its inlined
