@@ -1,5 +1,10 @@
 package aotsym
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Status is what became of one frame. The values are public names
 // (shared/interface.md): they appear in JSON answers and never change meaning.
 type Status string
@@ -135,6 +140,18 @@ type Trace struct {
 	Exceptions []Exception    `json:"exceptions,omitempty"`
 	Frames     []FrameResult  `json:"frames"`
 	Summary    map[Status]int `json:"summary"`
+}
+
+// SummaryText says how many frames ended in each status, in the order of
+// Statuses ("3 resolved, 1 no_line"); "" when there are none.
+func (t *Trace) SummaryText() string {
+	var parts []string
+	for _, s := range Statuses {
+		if n := t.Summary[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Summarize counts frames by status into t.Summary.

@@ -185,16 +185,10 @@ func orNone(s string) string {
 }
 
 func summaryText(t *aotsym.Trace) string {
-	var parts []string
-	for _, s := range aotsym.Statuses {
-		if n := t.Summary[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, s))
-		}
+	if s := t.SummaryText(); s != "" {
+		return s
 	}
-	if len(parts) == 0 {
-		return "none found"
-	}
-	return strings.Join(parts, ", ")
+	return "none found"
 }
 
 // openTrace opens the input for streaming (server mode).

@@ -279,16 +279,10 @@ func (h *Handler) format(group, stream string, s *segment, reqID, how, format st
 }
 
 func statusText(t *aotsym.Trace) string {
-	var parts []string
-	for _, s := range aotsym.Statuses {
-		if n := t.Summary[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, s))
-		}
+	if s := t.SummaryText(); s != "" {
+		return s
 	}
-	if len(parts) == 0 {
-		return "no frames"
-	}
-	return strings.Join(parts, ", ")
+	return "no frames"
 }
 
 // resolve chooses the build and symbolicates: a `build-id:` line of the
