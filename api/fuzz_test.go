@@ -18,6 +18,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api/client"
+	"github.com/aotsym/aotsym/internal/testenv"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aotsym/aotsym/symbolizer"
@@ -70,7 +71,7 @@ type uploadRig struct {
 	dir  string
 	st   *bolt.Store
 	srv  *Server
-	logs *syncBuffer
+	logs *testenv.SyncBuffer
 }
 
 var (
@@ -91,7 +92,7 @@ func fuzzRig(tb testing.TB) *uploadRig {
 			rigErr = err
 			return
 		}
-		logs := &syncBuffer{}
+		logs := &testenv.SyncBuffer{}
 		srv := New(Config{MaxUploadBytes: 1 << 20, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		srv.Attach(Backend{Store: st, Symbolicator: &recSym{}})
 		rig = &uploadRig{dir: dir, st: st, srv: srv, logs: logs}

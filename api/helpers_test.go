@@ -15,6 +15,7 @@ import (
 
 	"github.com/aotsym/aotsym"
 	"github.com/aotsym/aotsym/api/client"
+	"github.com/aotsym/aotsym/internal/testenv"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aotsym/aotsym/store/storetest"
@@ -135,24 +136,7 @@ type fixture struct {
 	sym  *recSym
 	st   *bolt.Store
 	http *httptest.Server
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testenv.SyncBuffer
 }
 
 // newFixture starts a server on a real loopback listener over a fresh store.
@@ -162,7 +146,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, sym: &recSym{st: st}, st: st, logs: &syncBuffer{}}
+	f := &fixture{t: t, sym: &recSym{st: st}, st: st, logs: &testenv.SyncBuffer{}}
 	cfg.Logger = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.srv = New(cfg)
 	f.srv.Attach(Backend{Store: st, Symbolicator: f.sym})

@@ -79,23 +79,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // baseEnv is this process's environment without AOTSYM_* and AWS_*
 // variables, so that nothing of the developer's leaks into a child.
 func baseEnv(extra ...string) []string {
@@ -137,7 +120,7 @@ func waitDial(t testing.TB, addr string, out fmt.Stringer) {
 // rie is a running aws-lambda-rie with the bootstrap.
 type rie struct {
 	url string
-	out *syncBuf // the emulator's and the function's output
+	out *testenv.SyncBuffer // the emulator's and the function's output
 }
 
 func startRIE(t testing.TB, env ...string) *rie {
@@ -149,7 +132,7 @@ func startRIE(t testing.TB, env ...string) *rie {
 	// AOTSYM_DATA: Lambda gives each container its own /tmp; here the
 	// default /tmp/aotsym would be shared with whatever else runs.
 	cmd.Env = baseEnv(append([]string{"AWS_LAMBDA_FUNCTION_TIMEOUT=120", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "AOTSYM_DATA=" + t.TempDir()}, env...)...)
-	r := &rie{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &syncBuf{}}
+	r := &rie{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: &testenv.SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -209,7 +192,7 @@ func serveAotsym(t testing.TB, tokens string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &testenv.SyncBuffer{}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

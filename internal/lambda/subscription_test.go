@@ -1,14 +1,12 @@
 package lambda_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,30 +16,13 @@ import (
 	"github.com/aotsym/aotsym/internal/corpus"
 	"github.com/aotsym/aotsym/internal/lambda"
 	lt "github.com/aotsym/aotsym/internal/lambda/lambdatest"
+	"github.com/aotsym/aotsym/internal/testenv"
 	"github.com/aotsym/aotsym/store"
 	"github.com/aotsym/aotsym/store/bolt"
 	"github.com/aws/aws-lambda-go/events"
 )
 
 const group = "/aws/lambda/orders-api"
-
-// syncBuf is the handler's standard output.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // openStore returns a bbolt store holding the .dbg and executable of each
 // variant, uploaded in order (so the last is the newest), with tags.
@@ -75,8 +56,8 @@ type upload struct {
 	tags    map[string]string
 }
 
-func newHandler(t testing.TB, st store.Store) (*lambda.Handler, *syncBuf) {
-	out := &syncBuf{}
+func newHandler(t testing.TB, st store.Store) (*lambda.Handler, *testenv.SyncBuffer) {
+	out := &testenv.SyncBuffer{}
 	return &lambda.Handler{Backend: lambda.NewStoreBackend(st, 64<<20), Out: out}, out
 }
 
@@ -301,7 +282,7 @@ func TestHandlerRetriesWhenTheServerIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &lambda.Handler{Backend: b, Out: &syncBuf{}}
+	h := &lambda.Handler{Backend: b, Out: &testenv.SyncBuffer{}}
 	m := lt.Load(t, "net9.0-linux-x64")
 	c := lt.Case(t, m, "recursion")
 	sum, err := h.Handle(context.Background(), lt.Payload(t, group, "2026/11/25/[42]ab", "DATA_MESSAGE", lt.Invocation(c.RequestID, "42", lt.T0, lt.Sample(t, m, c, ".log"))))

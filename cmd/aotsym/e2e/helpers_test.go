@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aotsym/aotsym/internal/testenv"
 )
 
 // The binary under test, built once per test process.
@@ -68,29 +70,12 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // server is a running `aotsym serve` process.
 type server struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
-	logs *syncBuf
+	logs *testenv.SyncBuffer
 	done chan error
 }
 
@@ -105,7 +90,7 @@ func startServer(t testing.TB, data string, env []string, args ...string) *serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, logs: &syncBuf{}, done: make(chan error, 1)}
+	s := &server{t: t, cmd: cmd, logs: &testenv.SyncBuffer{}, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
