@@ -153,17 +153,24 @@ func caseExpectations(c *corpus.Case) map[string][]expectation {
 	return out
 }
 
-// caseInputs returns the forms of a case's trace: Exception.ToString() and
-// the constructed CloudWatch samples.
-func caseInputs(t testing.TB, m *corpus.Manifest, c *corpus.Case) map[string][]byte {
-	in := map[string][]byte{"ToString": []byte(c.ExceptionToString)}
+// caseInput is one form of a case's trace.
+type caseInput struct {
+	name string // "ToString", or the sample's file name
+	text []byte
+}
+
+// caseInputs returns the forms of a case's trace, sorted by name:
+// Exception.ToString() and the constructed CloudWatch samples.
+func caseInputs(t testing.TB, m *corpus.Manifest, c *corpus.Case) []caseInput {
+	in := []caseInput{{"ToString", []byte(c.ExceptionToString)}}
 	for _, p := range m.Samples(c) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		in[filepath.Base(p)] = b
+		in = append(in, caseInput{filepath.Base(p), b})
 	}
+	sort.Slice(in, func(i, j int) bool { return in[i].name < in[j].name })
 	return in
 }
 
@@ -179,15 +186,10 @@ func TestCorpusResolution(t *testing.T) {
 		for ci := range m.Cases {
 			c := &m.Cases[ci]
 			exp := caseExpectations(c)
-			inputs := caseInputs(t, m, c)
-			names := make([]string, 0, len(inputs))
-			for n := range inputs {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, name := range names {
+			for _, in := range caseInputs(t, m, c) {
+				name := in.name
 				inputsSeen++
-				res, err := r.Symbolicate(ctx, inputs[name], Options{})
+				res, err := r.Symbolicate(ctx, in.text, Options{})
 				if err != nil {
 					t.Fatalf("%s %s %s: %v", m.Variant, c.Scenario, name, err)
 				}

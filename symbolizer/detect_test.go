@@ -126,14 +126,9 @@ func TestDetectionConfigurations(t *testing.T) {
 				for ci := range m.Cases {
 					c := &m.Cases[ci]
 					exp := caseExpectations(c)
-					inputs := caseInputs(t, m, c)
-					names := make([]string, 0, len(inputs))
-					for n := range inputs {
-						names = append(names, n)
-					}
-					sort.Strings(names)
-					for _, name := range names {
-						res, err := r.Symbolicate(context.Background(), inputs[name], Options{})
+					for _, in := range caseInputs(t, m, c) {
+						name := in.name
+						res, err := r.Symbolicate(context.Background(), in.text, Options{})
 						if err != nil {
 							t.Fatalf("%s %s %s: %v", m.Variant, c.Scenario, name, err)
 						}
@@ -357,8 +352,9 @@ func TestDetectMixedEvidence(t *testing.T) {
 	}
 	r := NewResolver(only)
 	c := scenario(t, n9, "inner-exceptions")
-	for name, in := range caseInputs(t, n9, c) {
-		res := symbolicate(t, r, string(in), Options{})
+	for _, in := range caseInputs(t, n9, c) {
+		name := in.name
+		res := symbolicate(t, r, string(in.text), Options{})
 		b := res.Trace.Build
 		switch b.How {
 		case "detected":
@@ -593,9 +589,9 @@ func TestDetectionWithoutTheBuild(t *testing.T) {
 		for ci := range m.Cases {
 			c := &m.Cases[ci]
 			exp := caseExpectations(c)
-			in := caseInputs(t, m, c)
-			for name, text := range in {
-				res, err := r.Symbolicate(context.Background(), text, Options{})
+			for _, in := range caseInputs(t, m, c) {
+				name := in.name
+				res, err := r.Symbolicate(context.Background(), in.text, Options{})
 				if err != nil {
 					t.Fatalf("%s %s %s: %v", m.Variant, c.Scenario, name, err)
 				}
