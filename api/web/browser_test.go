@@ -7,8 +7,6 @@ package web_test
 // server says.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -867,23 +865,11 @@ func env(extra ...string) []string {
 	return append(out, extra...)
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) add(s string) { l.mu.Lock(); l.b.WriteString(s + "\n"); l.mu.Unlock() }
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type server struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
-	logs *logBuf
+	logs *testenv.SyncBuffer
 	done chan error
 }
 
@@ -891,54 +877,8 @@ type server struct {
 // until it is ready.
 func startServer(t *testing.T, bin string, extraEnv []string, args ...string) *server {
 	t.Helper()
-	all := append([]string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
-	cmd := exec.Command(bin, all...)
-	cmd.Env = env(extraEnv...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: cmd, logs: &logBuf{}, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			s.logs.add(sc.Text())
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { _ = s.stop() })
-	select {
-	case a := <-addr:
-		s.url = "http://" + a
-	case err := <-s.done:
-		s.done <- err
-		t.Fatalf("aotsym serve exited before listening: %v\n%s", err, s.logs)
-	case <-time.After(serverTimeout):
-		t.Fatalf("aotsym serve did not listen within %s:\n%s", serverTimeout, s.logs)
-	}
-	deadline := time.Now().Add(serverTimeout)
-	for {
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("aotsym serve not ready within %s:\n%s", serverTimeout, s.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p := testenv.StartServe(t, bin, env(extraEnv...), serverTimeout, append([]string{"--data", t.TempDir()}, args...)...)
+	return &server{t: t, cmd: p.Cmd, url: p.URL, logs: p.Logs, done: p.Done}
 }
 
 // stop ends the server with SIGTERM (SIGKILL after serverTimeout).

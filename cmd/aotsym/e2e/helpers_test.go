@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -83,63 +82,8 @@ type server struct {
 // extra arguments and environment, and waits until /readyz answers 200.
 func startServer(t testing.TB, data string, env []string, args ...string) *server {
 	t.Helper()
-	all := append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
-	cmd := exec.Command(aotsymBin(t), all...)
-	cmd.Env = cleanEnv(env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, cmd: cmd, logs: &testenv.SyncBuffer{}, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.Write([]byte(line + "\n"))
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	select {
-	case a := <-addr:
-		s.url = "http://" + a
-	case err := <-s.done:
-		s.done <- err
-		t.Fatalf("aotsym serve exited before listening: %v\n%s", err, s.logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("aotsym serve did not listen within 60s:\n%s", s.logs.String())
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("aotsym serve not ready within 60s:\n%s", s.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p := testenv.StartServe(t, aotsymBin(t), cleanEnv(env...), 60*time.Second, append([]string{"--data", data}, args...)...)
+	return &server{t: t, cmd: p.Cmd, url: p.URL, logs: p.Logs, done: p.Done}
 }
 
 // stop sends sig and waits for the process to exit; it returns its exit error.
